@@ -1,0 +1,162 @@
+"""Config discovery and strict validation into a frozen dataclass.
+
+Every error names the file and the key; unknown keys are refused with a
+did-you-mean, because a misspelt key silently ignored is a setting not applied.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import pwd
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fluentlog.errors import ConfigError
+
+CONFIG_ENV = "FLUENTLOG_CONFIG"
+DB_ENV = "FLUENTLOG_DB"
+LOCAL_CONFIG = Path("fluentlog.toml")
+DEFAULT_DB = Path("fluentlog.duckdb")
+ROLES = ("owner", "admin", "compliance")
+
+TOP_KEYS = ("database", "timezone", "source_timezone", "operators")
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None = None  # None: no config file found, defaults in force
+    database: Path | None = None
+    timezone: str = "UTC"
+    source_timezone: str = "UTC"
+    operators: Mapping[str, str] = field(default_factory=dict)
+
+
+def user_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "fluentlog" / "config.toml"
+
+
+def discover(explicit: Path | None) -> Path | None:
+    """--config, else $FLUENTLOG_CONFIG, else ./fluentlog.toml, else the user config dir."""
+    if explicit is not None:
+        return explicit
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    for candidate in (LOCAL_CONFIG, user_config_path()):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load(explicit: Path | None = None) -> Config:
+    path = discover(explicit)
+    if path is None:
+        return Config()
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist",
+                          hint="create one with `fluentlog init`, or drop --config / $FLUENTLOG_CONFIG")
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    return parse(data, path)
+
+
+def parse(data: Mapping[str, Any], path: Path) -> Config:
+    _refuse_unknown(data, TOP_KEYS, path, "")
+    database = data.get("database")
+    if database is not None:
+        database = Path(_string(data, "database", path)).expanduser()
+        if not database.is_absolute():
+            database = path.parent / database
+    return Config(
+        path=path,
+        database=database,
+        timezone=_zone(data, "timezone", path),
+        source_timezone=_zone(data, "source_timezone", path),
+        operators=_operators(data.get("operators", {}), path),
+    )
+
+
+def resolve_database(cli_db: Path | None, config: Config) -> Path:
+    """--db, else $FLUENTLOG_DB, else `database` in the config, else ./fluentlog.duckdb."""
+    if cli_db is not None:
+        return cli_db
+    env = os.environ.get(DB_ENV)
+    if env:
+        return Path(env)
+    return config.database or DEFAULT_DB
+
+
+def current_operator() -> str:
+    """The effective OS account; USER and LOGNAME are never trusted."""
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return f"uid:{os.geteuid()}"
+
+
+def starter_config(operator: str) -> str:
+    return (
+        "# fluentlog configuration (see README.md, section Configuration)\n"
+        '# database = "fluentlog.duckdb"   # default: ./fluentlog.duckdb\n'
+        'timezone = "UTC"          # zone for displayed times and zone-less --since/--until\n'
+        'source_timezone = "UTC"   # zone for export timestamps that carry none\n'
+        "\n"
+        "[operators]\n"
+        "# OS account = role (owner, admin or compliance)\n"
+        f'"{operator}" = "owner"\n'
+    )
+
+
+def _refuse_unknown(data: Mapping[str, Any], allowed: tuple[str, ...], path: Path, prefix: str) -> None:
+    for key in data:
+        if key not in allowed:
+            near = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"did you mean `{prefix}{near[0]}`?" if near else f"known keys: {', '.join(allowed)}"
+            raise ConfigError(f"{path}: unknown key `{prefix}{key}`", hint=hint)
+
+
+def _string(data: Mapping[str, Any], key: str, path: Path) -> str:
+    value = data[key]
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{path}: `{key}` must be a non-empty string, got {value!r}")
+    return value
+
+
+def _zone(data: Mapping[str, Any], key: str, path: Path) -> str:
+    if key not in data:
+        return "UTC"
+    name = _string(data, key, path)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{path}: `{key}` = {name!r} is not a known time zone",
+                          hint='use an IANA name such as "UTC" or "America/New_York"') from None
+    return name
+
+
+def _operators(table: Any, path: Path) -> dict[str, str]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: `operators` must be a table of account = role")
+    result = {}
+    for account, role in table.items():
+        if not isinstance(role, str) or not role.strip():
+            raise ConfigError(f"{path}: `operators.{account}` must be a role name, got {role!r}",
+                              hint=f"built-in roles: {', '.join(ROLES)}")
+        role = role.strip().lower()
+        if role not in ROLES:
+            near = difflib.get_close_matches(role, ROLES, n=1)
+            raise ConfigError(f"{path}: `operators.{account}` names unknown role {role!r}",
+                              hint=f"did you mean {near[0]!r}?" if near else f"built-in roles: {', '.join(ROLES)}")
+        result[account] = role
+    return result

@@ -1,0 +1,269 @@
+"""Finding input files, telling their format from their bytes, and reading them in chunks.
+
+JSON Lines (plain or gzip) is streamed in bounded chunks of whole lines as Arrow
+arrays; Python touches chunks, never single records. Python's gzip reader checks
+each member's CRC and length, which DuckDB's does not.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import hashlib
+import stat
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fluentlog.errors import InputError
+
+LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".jsonl.gz", ".ndjson.gz", ".json.gz")
+CHUNK_BYTES = 64 << 20
+MAX_LINE_BYTES = 16 << 20  # a longer line is rejected as line_too_large
+KEPT_OF_HUGE_LINE = 1 << 20  # bytes of a too-large line kept in the rejects table
+_GZIP_MAGIC = b"\x1f\x8b"
+_PARQUET_MAGIC = b"PAR1"
+_BOM = b"\xef\xbb\xbf"
+
+
+class FileFault(Exception):
+    """This one file cannot be read; the others go on."""
+
+
+@dataclass
+class HugeLine:
+    line_no: int
+    byte_offset: int
+    head: bytes
+    length: int
+
+
+@dataclass
+class Chunk:
+    table: pa.Table  # line_no int64, byte_offset int64, raw (string, or binary if not UTF-8)
+    raw_is_text: bool
+    huge: list[HugeLine] = field(default_factory=list)
+
+
+def expand(paths: list[str]) -> list[Path]:
+    """Files, directories (recursive, known suffixes only) and globs, in a stable order."""
+    found: list[Path] = []
+    for given in paths:
+        matches = sorted(glob.glob(given, recursive=True)) if glob.has_magic(given) else [given]
+        if not matches:
+            raise InputError(f"no file matches {given!r}")
+        for match in matches:
+            found.extend(_expand_one(Path(match)))
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return unique
+
+
+def _expand_one(path: Path) -> list[Path]:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file or directory") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
+        files = sorted(p for p in path.rglob("*") if p.is_file() and has_log_suffix(p))
+        if not files:
+            raise InputError(f"{path}: directory holds no log files",
+                             hint=f"fluentlog reads {', '.join(LOG_SUFFIXES)}")
+        return files
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{path}: not a regular file (a FIFO, socket or device)",
+                         hint="copy the export to a regular file first")
+    return [path]
+
+
+def has_log_suffix(path: Path) -> bool:
+    name = path.name.lower()
+    return any(name.endswith(s) for s in LOG_SUFFIXES)
+
+
+def sniff(path: Path) -> tuple[str, bool]:
+    """(format, gzipped) from the bytes, where format is jsonl, json-array or parquet."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+        if head.startswith(_GZIP_MAGIC):
+            inner = _first_byte(gzip.open(path, "rb"))
+            return ("json-array" if inner == b"[" else "jsonl"), True
+    if head == _PARQUET_MAGIC:
+        return "parquet", False
+    if path.name.lower().endswith(".parquet"):
+        raise FileFault(f"named .parquet but is not Parquet (no PAR1 magic){_looks_like(head)}")
+    with path.open("rb") as fh:
+        return ("json-array" if _first_byte(fh) == b"[" else "jsonl"), False
+
+
+def _looks_like(head: bytes) -> str:
+    text = head.lstrip(_BOM).lstrip()
+    if text[:1] in (b"{", b"["):
+        return "; it looks like JSON: rename it to .jsonl or .json"
+    return "" if head else "; the file is empty"
+
+
+def _first_byte(fh: BinaryIO) -> bytes:
+    """First non-whitespace byte after an optional BOM; b'' when there is none."""
+    try:
+        with fh:
+            head = fh.read(4096)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FileFault(gzip_message(exc)) from None
+    return head.removeprefix(_BOM).lstrip()[:1]
+
+
+class HashingReader:
+    """A file wrapper that hashes every byte read through it."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+        self.sha256 = hashlib.sha256()
+        self.bytes_read = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._fh.read(size)
+        self.sha256.update(data)
+        self.bytes_read += len(data)
+        return data
+
+    def drain(self) -> None:
+        while self.read(1 << 20):
+            pass
+
+
+def sha256_of(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+class JsonLinesReader:
+    """Iterates a JSON Lines file (plain or gzip) as Arrow chunks of whole, numbered lines.
+
+    After iteration, `ends_with_newline` and `last_line_no` tell whether the last
+    record may be truncated (an export still being written).
+    """
+
+    def __init__(self, path: Path, gzipped: bool, reader: HashingReader,
+                 progress: Callable[[int], None] | None = None) -> None:
+        self._gzipped = gzipped
+        self._reader = reader
+        self._progress = progress
+        self.carry = b""
+        self.last_line_no = 0
+        self.offset = 0  # byte offset (of the decompressed content) where `carry` starts
+        self.huge: list[HugeLine] = []
+        self.skipping: HugeLine | None = None
+        self.ends_with_newline = True
+
+    def __iter__(self) -> Iterator[Chunk]:
+        reader = self._reader
+        stream = gzip.GzipFile(fileobj=reader, mode="rb") if self._gzipped else reader
+        try:
+            data = stream.read(CHUNK_BYTES).removeprefix(_BOM)
+            while data:
+                if self._progress is not None:
+                    self._progress(reader.bytes_read)
+                chunk = self._feed(data)
+                if chunk is not None:
+                    yield chunk
+                data = stream.read(CHUNK_BYTES)
+            reader.drain()
+        except (OSError, EOFError, zlib.error) as exc:
+            raise FileFault(gzip_message(exc)) from None
+        tail = self._finish()
+        if tail is not None:
+            yield tail
+
+    def _feed(self, data: bytes) -> Chunk | None:
+        if self.skipping is not None:
+            cut = data.find(b"\n")
+            if cut < 0:
+                self.skipping.length += len(data)
+                return None
+            self.skipping.length += cut
+            self._end_skip()
+            self.offset += 1
+            data = data[cut + 1:]
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            self.carry += data
+            if len(self.carry) > MAX_LINE_BYTES:
+                self.last_line_no += 1
+                self.skipping = HugeLine(self.last_line_no, self.offset,
+                                         self.carry[:KEPT_OF_HUGE_LINE], len(self.carry))
+                self.carry = b""
+            return None
+        block = self.carry + data[:cut]
+        self.carry = data[cut + 1:]
+        return self._chunk(block)
+
+    def _finish(self) -> Chunk | None:
+        if self.skipping is not None:
+            self._end_skip()
+            self.ends_with_newline = False
+        elif self.carry:
+            self.ends_with_newline = False
+        block, self.carry = self.carry, b""
+        if not block and not self.huge:
+            return None
+        return self._chunk(block if block else None)
+
+    def _end_skip(self) -> None:
+        assert self.skipping is not None
+        self.huge.append(self.skipping)
+        self.offset = self.skipping.byte_offset + self.skipping.length
+        self.skipping = None
+
+    def _chunk(self, block: bytes | None) -> Chunk:
+        huge, self.huge = self.huge, []
+        if block is None:
+            return Chunk(_EMPTY, True, huge)
+        start = self.offset
+        raw = pc.list_flatten(pc.split_pattern(pa.array([block], pa.binary()), b"\n"))
+        n = len(raw)
+        line_no = pc.add(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n)), self.last_line_no)
+        spans = pc.add(pc.cast(pc.binary_length(raw), pa.int64()), 1)
+        offsets = pc.add(pc.subtract(pc.cumulative_sum(spans), spans), start)
+        self.last_line_no += n
+        self.offset = start + len(block) + 1
+        raw, huge_here, keep = _split_oversized(raw, line_no, offsets)
+        huge.extend(huge_here)
+        if keep is not None:
+            line_no, offsets = pc.filter(line_no, keep), pc.filter(offsets, keep)
+        try:
+            column, is_text = raw.cast(pa.string()), True
+        except pa.ArrowInvalid:  # some line is not UTF-8: the SQL finds which
+            column, is_text = raw, False
+        return Chunk(pa.table({"line_no": line_no, "byte_offset": offsets, "raw": column}), is_text, huge)
+
+
+_EMPTY = pa.table({"line_no": pa.array([], pa.int64()), "byte_offset": pa.array([], pa.int64()),
+                   "raw": pa.array([], pa.string())})
+
+
+def gzip_message(exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, EOFError) or "end-of-stream" in text:
+        return "truncated gzip file: compressed data ended early (an incomplete download or copy?)"
+    if "CRC check failed" in text or "Incorrect length" in text:
+        return f"gzip integrity check failed ({text}): the file is damaged"
+    return f"cannot decompress gzip file: {text}"
+
+
+def _split_oversized(raw: pa.Array, line_no: pa.Array, offsets: pa.Array):
+    lengths = pc.binary_length(raw)
+    if pc.max(lengths).as_py() is None or pc.max(lengths).as_py() <= MAX_LINE_BYTES:
+        return raw, [], None
+    too_big = pc.greater(lengths, MAX_LINE_BYTES)
+    huge = [HugeLine(line_no[i].as_py(), offsets[i].as_py(), raw[i].as_py()[:KEPT_OF_HUGE_LINE],
+                     lengths[i].as_py())
+            for i in pc.indices_nonzero(too_big).to_pylist()]
+    keep = pc.invert(too_big)
+    return pc.filter(raw, keep), huge, keep

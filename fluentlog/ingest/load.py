@@ -1,0 +1,251 @@
+"""Ingest files into the store: one transaction per file, every record accounted for.
+
+Each non-blank record ends as exactly one of inserted, duplicate, conflict or
+rejected. A file that cannot be read fails alone and leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from fluentlog.errors import DatabaseBusy, FluentlogError
+from fluentlog.ingest import sql
+from fluentlog.ingest.files import Chunk, FileFault, HashingReader, JsonLinesReader, gzip_message, sha256_of, sniff
+from fluentlog.ingest.report import FileReport, LoadReport
+from fluentlog.ingest.strict import strict_reason
+from fluentlog.store import Store, quote_ident, quote_literal
+
+Progress = Callable[[int], None]
+# Fields that hold objects; in Parquet they may be structs or JSON text.
+OBJECT_FIELDS = frozenset(("actor", "entity", "related", "changes", "context", "user",
+                           "location", "device"))
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    operator: str
+    kind: str | None = None  # force every record to "audit" or "access"
+    strict: bool = False
+    source_timezone: str = "UTC"
+
+
+class _Skip(Exception):
+    """Abandon this file's transaction; the FileReport says why."""
+
+
+def ingest(store: Store, files: list[Path], options: IngestOptions,
+           progress: Callable[[Path, int, int], None] | None = None) -> LoadReport:
+    """Ingest files (see files.expand for turning paths, directories and globs into files)."""
+    report = LoadReport()
+    for path in files:
+        file_progress = (lambda done, p=path: progress(p, done, p.stat().st_size)) if progress else None
+        report.files.append(ingest_file(store, path, options, file_progress))
+    return report
+
+
+def ingest_file(store: Store, path: Path, options: IngestOptions,
+                progress: Progress | None = None) -> FileReport:
+    report = FileReport(path=str(path))
+    try:
+        size = path.stat().st_size
+        report.format, gzipped = _describe(sniff(path))
+        if store.scalar(sql.FILES_OF_SIZE, {"size": size}):
+            report.sha256 = sha256_of(path)
+            _skip_if_known(store, report)
+        with store.transaction():
+            file_id = store.scalar(sql.NEXT_FILE_ID)
+            loader = _FileLoader(store, file_id, options, report)
+            report.sha256 = loader.load(path, report.format, gzipped, progress)
+            _skip_if_known(store, report)
+            if options.strict and report.rejected:
+                report.status, report.error = "failed", (
+                    f"{report.rejected} record(s) rejected and --strict is set: nothing of this file stored")
+                raise _Skip
+            _record_file(store, file_id, size, options, report)
+    except _Skip:
+        report.discard_counts()
+    except FileFault as exc:
+        report.discard_counts()
+        report.status, report.error = "failed", str(exc)
+    except DatabaseBusy:
+        raise
+    except FluentlogError as exc:
+        report.discard_counts()
+        report.status, report.error = "failed", exc.message
+    except OSError as exc:
+        report.discard_counts()
+        report.status, report.error = "failed", f"cannot read: {exc.strerror or exc}"
+    if report.status == "ingested" and report.records == 0:
+        report.note = "0 records: the file is empty"
+    return report
+
+
+def _describe(sniffed: tuple[str, bool]) -> tuple[str, bool]:
+    fmt, gzipped = sniffed
+    return (fmt + "+gzip" if gzipped else fmt), gzipped
+
+
+def _skip_if_known(store: Store, report: FileReport) -> None:
+    row = store.rows(sql.FIND_SHA, {"sha": report.sha256})
+    if row:
+        path, when, who = row[0]
+        report.status = "already_ingested"
+        report.note = f"already ingested at {when:%Y-%m-%d %H:%M:%S}Z by {who} (as {path})"
+        raise _Skip
+
+
+def _record_file(store: Store, file_id: int, size: int, options: IngestOptions, r: FileReport) -> None:
+    store.execute(sql.INSERT_FILE, {
+        "file_id": file_id, "path": r.path, "size": size, "sha": r.sha256, "format": r.format,
+        "kind": options.kind, "records": r.records, "blank": r.blank, "inserted": r.inserted,
+        "duplicates": r.duplicates, "conflicts": r.conflicts, "rejected": r.rejected,
+        "by_reason": json.dumps(dict(r.rejected_by_reason)), "new_fields": json.dumps(dict(r.new_fields)),
+        "operator": options.operator,
+    })
+
+
+class _FileLoader:
+    """Loads one file's records inside the caller's transaction, updating its FileReport."""
+
+    def __init__(self, store: Store, file_id: int, options: IngestOptions, report: FileReport) -> None:
+        self.store = store
+        self.file_id = file_id
+        self.options = options
+        self.report = report
+
+    def load(self, path: Path, fmt: str, gzipped: bool, progress: Progress | None) -> str:
+        if fmt.startswith("jsonl"):
+            with path.open("rb") as fh:
+                hashing = HashingReader(fh)
+                lines = JsonLinesReader(path, gzipped, hashing, progress)
+                for chunk in lines:
+                    truncated_line = None if lines.ends_with_newline else lines.last_line_no
+                    self._load_chunk(chunk, truncated_line)
+                return hashing.sha256.hexdigest()
+        digest = _verified_sha256(path, gzipped)
+        if fmt.startswith("json-array"):
+            self._materialise(sql.ARRAY_CHUNK, {"path": str(path),
+                                                "compression": "gzip" if gzipped else "none"})
+        else:
+            self._materialise(_parquet_chunk_sql(self.store, path), {"path": str(path)})
+        return digest
+
+    def _materialise(self, chunk_sql: str, params: dict[str, str]) -> None:
+        try:
+            self.store.execute(chunk_sql, params)
+        except FluentlogError as exc:
+            detail = exc.message.removeprefix("database error: ")
+            raise FileFault(f"cannot read as {self.report.format}: {detail}") from None
+        self._process(raw_is_text=True, truncated_line=None)
+        self.store.execute("DROP TABLE chunk")
+
+    def _load_chunk(self, chunk: Chunk, truncated_line: int | None) -> None:
+        self.store.register("chunk", chunk.table)
+        try:
+            self._process(chunk.raw_is_text, truncated_line)
+        finally:
+            self.store.unregister("chunk")
+        if chunk.huge:
+            self._reject_huge(chunk)
+
+    def _reject_huge(self, chunk: Chunk) -> None:
+        huge = pa.table({
+            "line_no": [h.line_no for h in chunk.huge], "byte_offset": [h.byte_offset for h in chunk.huge],
+            "raw": pa.array([h.head for h in chunk.huge], pa.binary()), "length": [h.length for h in chunk.huge],
+        })
+        self.store.register("huge", huge)
+        try:
+            self.store.execute(sql.INSERT_HUGE, {"file_id": self.file_id})
+        finally:
+            self.store.unregister("huge")
+        self.report.records += len(chunk.huge)
+        self.report.rejected_by_reason["line_too_large"] += len(chunk.huge)
+
+    def _process(self, raw_is_text: bool, truncated_line: int | None) -> None:
+        store, report = self.store, self.report
+        store.execute(sql.stage_sql(raw_is_text),
+                      {"source_tz": self.options.source_timezone, "kind": self.options.kind})
+        lines, staged = store.scalar(sql.COUNT_LINES), store.scalar(sql.STAGE_COUNT)
+        report.records += staged
+        report.blank += lines - staged
+        self._apply_strict_checks()
+        if truncated_line is not None:
+            store.execute(sql.MARK_TRUNCATED, {"line_no": truncated_line})
+        store.execute(sql.rejects_sql(raw_is_text), {"file_id": self.file_id})
+        for reason, count in store.rows(sql.REJECT_COUNTS):
+            report.rejected_by_reason[reason] += count
+        for name, count in store.rows(sql.NEW_FIELDS):
+            report.new_fields[name] += count
+        for stream, count in store.rows(sql.KIND_COUNTS):
+            self._store_stream(stream, count)
+
+    def _apply_strict_checks(self) -> None:
+        suspects = self.store.rows(sql.SUSPECTS)
+        verdicts = [(line_no, reason) for line_no, text in suspects
+                    if (reason := strict_reason(text)) is not None]
+        if not verdicts:
+            return
+        table = pa.table({"line_no": pa.array([v[0] for v in verdicts], pa.int64()),
+                          "reason": [v[1] for v in verdicts]})
+        self.store.register("verdicts", table)
+        try:
+            self.store.execute(sql.APPLY_VERDICTS)
+        finally:
+            self.store.unregister("verdicts")
+
+    def _store_stream(self, stream: str, candidates: int) -> None:
+        store, params = self.store, {"file_id": self.file_id}
+        store.execute(sql.HITS[stream])
+        if store.scalar(sql.REPEATED_IDS, {"kind": stream}):
+            store.execute(sql.REPEATS[stream])
+        verdicts = dict(store.rows(sql.HIT_COUNTS))
+        store.execute(sql.INSERT_EVENTS[stream], params)
+        if verdicts.get("conflict"):
+            store.execute(sql.INSERT_CONFLICTS[stream], params)
+        self.report.inserted += candidates - sum(verdicts.values())
+        self.report.duplicates += verdicts.get("duplicate", 0)
+        self.report.conflicts += verdicts.get("conflict", 0)
+
+
+def _verified_sha256(path: Path, gzipped: bool) -> str:
+    """SHA-256 of the file; for gzip, also decompress it once so a bad CRC fails here."""
+    with path.open("rb") as fh:
+        hashing = HashingReader(fh)
+        if not gzipped:
+            hashing.drain()
+            return hashing.sha256.hexdigest()
+        try:
+            with gzip.GzipFile(fileobj=hashing, mode="rb") as stream:
+                while stream.read(1 << 22):
+                    pass
+            hashing.drain()
+        except (OSError, EOFError, zlib.error) as exc:
+            raise FileFault(gzip_message(exc)) from None
+        return hashing.sha256.hexdigest()
+
+
+def _parquet_chunk_sql(store: Store, path: Path) -> str:
+    """One JSON object per Parquet row, objects given as structs or JSON text alike."""
+    try:
+        columns = store.rows(sql.PARQUET_COLUMNS, {"path": str(path)})
+    except FluentlogError as exc:
+        raise FileFault(f"not a readable Parquet file: {exc.message.removeprefix('database error: ')}") from None
+    names = [name for name, _ in columns]
+    missing = [f for f in ("id", "occurred_at") if f not in names]
+    if missing:
+        raise FileFault(f"Parquet schema lacks column(s) {', '.join(missing)} "
+                        f"(it has: {', '.join(names[:12])}{' ...' if len(names) > 12 else ''})")
+    entries = []
+    for name, type_ in columns:
+        col = quote_ident(name)
+        value = (f"coalesce(TRY_CAST({col} AS JSON), to_json({col}))"
+                 if name in OBJECT_FIELDS and type_ == "VARCHAR" else f"to_json({col})")
+        entries.append("{'k': " + quote_literal(name) + ", 'v': " + value + "}")
+    return sql.PARQUET_CHUNK.replace("@ENTRIES@", ", ".join(entries))

@@ -1,0 +1,101 @@
+"""What an ingest did, file by file: the LoadReport and its stable JSON shape."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from fluentlog.view import Section, View
+
+COUNTS = ("records", "inserted", "duplicates", "conflicts", "rejected")
+
+
+@dataclass
+class FileReport:
+    path: str
+    sha256: str | None = None
+    status: str = "ingested"  # ingested | already_ingested | failed
+    format: str | None = None
+    records: int = 0
+    blank: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    rejected_by_reason: Counter[str] = field(default_factory=Counter)
+    new_fields: Counter[str] = field(default_factory=Counter)
+    error: str | None = None
+    note: str | None = None  # e.g. "already ingested at ... by ..." or "0 records"
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.rejected_by_reason.values())
+
+    def discard_counts(self) -> None:
+        """A failed or skipped file stored nothing: its counts must not claim otherwise."""
+        self.records = self.blank = self.inserted = self.duplicates = self.conflicts = 0
+        self.rejected_by_reason.clear()
+        self.new_fields.clear()
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "sha256": self.sha256, "status": self.status,
+            "records": self.records, "inserted": self.inserted, "duplicates": self.duplicates,
+            "conflicts": self.conflicts, "rejected": self.rejected,
+            "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
+            "new_fields": dict(sorted(self.new_fields.items())),
+            "error": self.error,
+        }
+
+
+@dataclass
+class LoadReport:
+    files: list[FileReport] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(f.status == "failed" for f in self.files)
+
+    def totals(self) -> dict[str, int]:
+        return {name: sum(getattr(f, name) for f in self.files) for name in COUNTS}
+
+    def document(self) -> dict[str, Any]:
+        return {"files": [f.document() for f in self.files], "totals": self.totals()}
+
+
+def report_view(report: LoadReport) -> View:
+    rows = report.files
+    totals = report.totals()
+    table = pa.table({
+        "file": [Path(f.path).name for f in rows] + ["TOTAL"],
+        "status": [f.status for f in rows] + [""],
+        "records": pa.array([f.records for f in rows] + [totals["records"]], pa.int64()),
+        "inserted": pa.array([f.inserted for f in rows] + [totals["inserted"]], pa.int64()),
+        "duplicates": pa.array([f.duplicates for f in rows] + [totals["duplicates"]], pa.int64()),
+        "conflicts": pa.array([f.conflicts for f in rows] + [totals["conflicts"]], pa.int64()),
+        "rejected": pa.array([f.rejected for f in rows] + [totals["rejected"]], pa.int64()),
+        "rejected by reason": [_reasons(f) for f in rows] + [""],
+    })
+    notes = []
+    for f in rows:
+        if f.error:
+            notes.append(f"{f.path}: failed: {f.error}")
+        elif f.note:
+            notes.append(f"{f.path}: {f.note}")
+        if f.new_fields:
+            fields = ", ".join(f"{k} ({v})" for k, v in sorted(f.new_fields.items()))
+            notes.append(f"{f.path}: fields fluentlog does not know, kept with the record: {fields}")
+        if f.conflicts:
+            notes.append(f"{f.path}: {f.conflicts} event id(s) already stored with different content: "
+                         "not inserted, both versions kept in table `conflicts`")
+    if totals["rejected"]:
+        notes.append("Rejected records are kept in the database (table `rejects`) with file, line, "
+                     "byte offset, reason and original text.")
+    return View(report.document(), [Section(table, title="Ingest")], notes)
+
+
+def _reasons(f: FileReport) -> str:
+    return ", ".join(f"{reason} {count}" for reason, count in sorted(f.rejected_by_reason.items()))

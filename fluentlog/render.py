@@ -1,0 +1,103 @@
+"""The one renderer: a View written as a Rich table, JSON, JSON Lines or CSV.
+
+Every format comes from the same View, so they all show the same values. Values
+from logs are inert on a terminal: markup and control characters are escaped.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from fluentlog.view import View, jsonable
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def default_format(stream: TextIO | None = None) -> Format:
+    return Format.table if (stream or sys.stdout).isatty() else Format.jsonl
+
+
+def render(view: View, fmt: Format, out: Console, err: Console, tz: str = "UTC") -> None:
+    if fmt is Format.json:
+        out.file.write(json.dumps(jsonable(view.document), indent=2, ensure_ascii=False) + "\n")
+    elif fmt is Format.jsonl:
+        items = view.document if isinstance(view.document, list) else [view.document]
+        out.file.write("".join(json.dumps(jsonable(i), ensure_ascii=False) + "\n" for i in items))
+    elif fmt is Format.csv:
+        _write_csv(view, out.file)
+    else:
+        _write_tables(view, out, ZoneInfo(tz))
+        for note in view.notes:
+            err.print(Text(note, style="dim"))
+    out.file.flush()
+
+
+def inert(value: str) -> str:
+    """Control characters shown as escapes, so a log value cannot drive the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+
+
+def cell(value: Any, zone: ZoneInfo) -> Text:
+    if value is None:
+        return Text("—", style="dim")
+    if isinstance(value, datetime):
+        return Text(value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z"))
+    if isinstance(value, float):
+        return Text(f"{value:g}")
+    if isinstance(value, int):
+        return Text(f"{value:,}")
+    if isinstance(value, (dict, list)):
+        return Text(inert(json.dumps(value, ensure_ascii=False)))
+    return Text(inert(str(value)))  # a Text is never parsed for markup
+
+
+def _write_tables(view: View, out: Console, zone: ZoneInfo) -> None:
+    for section in view.sections:
+        table = Table(title=section.title, caption=section.caption, title_justify="left",
+                      caption_justify="left")
+        for field in section.table.schema:
+            is_num = str(field.type).startswith(("int", "uint", "double", "float"))
+            table.add_column(field.name.replace("_", " "), justify="right" if is_num else "left",
+                             overflow="fold")
+        for row in section.table.to_pylist():
+            table.add_row(*(cell(v, zone) for v in row.values()))
+        out.print(table)
+
+
+def _csv_value(value: Any) -> Any:
+    value = jsonable(value)
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(_CSV_FORMULA):
+        return "'" + value  # a spreadsheet must not run a log value as a formula
+    return value
+
+
+def _write_csv(view: View, stream: TextIO) -> None:
+    if not view.sections:
+        return
+    table = view.sections[0].table
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(table.column_names)
+    for row in table.to_pylist():
+        writer.writerow([_csv_value(v) for v in row.values()])

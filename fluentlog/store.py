@@ -1,0 +1,151 @@
+"""The event store: the only module that imports duckdb.
+
+Opens the database (with a bounded wait on DuckDB's file lock), creates the
+schema, runs constant SQL with bound parameters and returns Arrow tables.
+duckdb.Error never leaves this module: it becomes a fluentlog error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from fluentlog import schema
+from fluentlog.errors import DatabaseBusy, StoreError
+
+_LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
+_CORRUPT_MARKERS = ("not a valid DuckDB database", "Corrupt database", "checksum", "INTERNAL Error")
+# Nothing may be fetched or loaded behind the user's back: json, parquet and icu are built in.
+_CONNECT_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+class Store:
+    """One open DuckDB connection. Use `Store.open(...)` as a context manager."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+        self._con = con
+        self.path = path
+        self.read_only = read_only
+
+    @classmethod
+    @contextmanager
+    def open(cls, path: Path, *, read_only: bool = False, wait: float = 30.0,
+             memory_limit: str | None = None) -> Iterator[Store]:
+        con = _connect(path, read_only, wait)
+        store = cls(con, path, read_only)
+        try:
+            store.execute("SET TimeZone = 'UTC'")
+            if memory_limit:
+                store.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
+            if not read_only:
+                store.create_schema()
+            yield store
+        finally:
+            con.close()
+
+    def create_schema(self) -> None:
+        for ddl in schema.DDL:
+            self.execute(ddl)
+        self.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', $v)",
+                     {"v": str(schema.SCHEMA_VERSION)})
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        try:
+            self._con.execute(sql, params or {})
+        except duckdb.Error as exc:
+            raise _translate(exc, self.path) from exc
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+        try:
+            return self._con.sql(sql, params=params or {}).to_arrow_table()
+        except duckdb.Error as exc:
+            raise _translate(exc, self.path) from exc
+
+    def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        try:
+            return self._con.execute(sql, params or {}).fetchall()
+        except duckdb.Error as exc:
+            raise _translate(exc, self.path) from exc
+
+    def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        rows = self.rows(sql, params)
+        return rows[0][0] if rows else None
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self._con.register(name, table)
+
+    def unregister(self, name: str) -> None:
+        try:
+            self._con.unregister(name)
+        except duckdb.Error:
+            pass  # an aborted transaction refuses this; the rollback that follows cleans up
+
+    def has_table(self, name: str) -> bool:
+        return bool(self.scalar(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = $n AND NOT temporary",
+            {"n": name}))
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: any exception (Ctrl-C included) rolls the whole block back."""
+        self.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            try:
+                self._con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            raise
+        self.execute("COMMIT")
+
+
+def quote_literal(text: str) -> str:
+    """Quote a string (a file path) for the few DuckDB table functions that take no parameters."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _checked_size(value: str) -> str:
+    if not value.replace(" ", "").rstrip("BKMGTIbkmgti").isdigit():
+        raise StoreError(f"memory limit {value!r} is not a size such as '1GB'")
+    return value
+
+
+def _connect(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + max(wait, 0.0)
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=_CONNECT_CONFIG)
+        except duckdb.Error as exc:
+            error = _translate(exc, path)
+            if not isinstance(error, DatabaseBusy) or time.monotonic() >= deadline:
+                raise error from exc
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+def _translate(exc: duckdb.Error, path: Path) -> Exception:
+    text = str(exc)
+    if any(marker in text for marker in _LOCK_MARKERS):
+        return DatabaseBusy(f"database {path} is busy: another process holds its lock",
+                            hint="wait for the other fluentlog run (or DuckDB session) to finish, "
+                                 "or raise --wait")
+    if any(marker in text for marker in _CORRUPT_MARKERS):
+        return StoreError(f"database {path} looks corrupt: {text.splitlines()[0]}",
+                          hint="restore it from a backup, or move it aside and re-ingest the original "
+                               "exports; fluentlog never deletes or repairs it itself")
+    if isinstance(exc, duckdb.IOException):
+        return StoreError(f"cannot use database {path}: {text.splitlines()[0]}")
+    return StoreError(f"database error: {text.splitlines()[0]}")
+
+
+def quote_ident(name: str) -> str:
+    """Quote a column name read from an input file (a Parquet schema) for SQL text."""
+    return '"' + name.replace('"', '""') + '"'

@@ -1,0 +1,42 @@
+"""What a command hands to the renderer: a JSON document plus tables for people.
+
+Kept free of rich and typer so the core can build views without the CLI stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pyarrow as pa
+
+
+@dataclass
+class Section:
+    table: pa.Table
+    title: str | None = None
+    caption: str | None = None
+
+
+@dataclass
+class View:
+    document: Any  # the stable JSON shape; a list becomes one JSON Lines record per item
+    sections: list[Section] = field(default_factory=list)  # table view; csv writes the first
+    notes: list[str] = field(default_factory=list)  # for people, on stderr in table view
+
+
+def jsonable(value: Any) -> Any:
+    """JSON-ready values: times as UTC ISO 8601 with Z, containers recursively."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        text = value.astimezone(UTC).isoformat(timespec="milliseconds")
+        return text.replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value

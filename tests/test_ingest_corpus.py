@@ -1,0 +1,208 @@
+"""Every "Records and lines" case of bad-inputs.md, one small file each, on a real DuckDB."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, load, rows
+
+# file -> (inserted, duplicates, conflicts, rejected by reason)
+EXPECTED = {
+    "clean.jsonl": (4, 0, 0, {}),
+    "malformed_json_line_2.jsonl": (3, 0, 0, {"malformed_json": 1}),
+    "truncated_last_line.jsonl": (3, 0, 0, {"truncated_record": 1}),
+    "no_trailing_newline.jsonl": (4, 0, 0, {}),
+    "trailing_garbage.jsonl": (2, 0, 0, {"malformed_json": 1}),
+    "not_an_object.jsonl": (2, 0, 0, {"not_an_object": 4}),
+    "duplicate_key.jsonl": (2, 0, 0, {"duplicate_key": 1}),
+    "duplicate_key_nested.jsonl": (1, 0, 0, {"duplicate_key": 1}),
+    "unknown_fields.jsonl": (3, 0, 0, {}),
+    "missing_fields.jsonl": (0, 0, 0, {"missing_field:id": 1, "missing_field:occurred_at": 1,
+                                       "missing_field:actor": 1, "missing_field:entity": 1,
+                                       "missing_field:user": 1}),
+    "timestamp_offsets.jsonl": (3, 0, 0, {}),
+    "timestamp_zoneless.jsonl": (2, 0, 0, {}),
+    "timestamp_epoch.jsonl": (2, 0, 0, {"bad_timestamp": 2}),
+    "bad_timestamps.jsonl": (1, 0, 0, {"bad_timestamp": 5}),
+    "invalid_utf8.jsonl": (2, 0, 0, {"invalid_utf8": 1}),
+    "control_and_markup.jsonl": (1, 0, 0, {}),
+    "bom_crlf.jsonl": (4, 0, 0, {}),
+    "blank_lines.jsonl": (2, 0, 0, {}),
+    "empty.jsonl": (0, 0, 0, {}),
+    "empty.jsonl.gz": (0, 0, 0, {}),
+    "deep_nesting.jsonl": (2, 0, 0, {"nesting_too_deep": 1}),
+    "big_integer_ids.jsonl": (2, 0, 0, {}),
+    "nan_infinity.jsonl": (2, 0, 0, {"malformed_json": 2}),
+    "trailing_comma.jsonl": (2, 0, 0, {"malformed_json": 1}),
+    "mixed_kinds.jsonl": (4, 0, 0, {}),
+    "array.json": (3, 0, 0, {}),
+    "duplicates_within_file.jsonl": (2, 1, 0, {}),
+    "conflict_within_file.jsonl": (2, 0, 1, {}),
+}
+
+
+def _nonblank_records(path: Path) -> int:
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+    if path.suffix == ".json":
+        return len(json.loads(data))
+    return sum(1 for line in data.removeprefix(b"\xef\xbb\xbf").split(b"\n") if line.strip())
+
+
+def test_every_corpus_file_has_an_expectation() -> None:
+    names = {p.name for p in CORPUS.iterdir()}
+    assert set(EXPECTED) <= names
+    assert names - set(EXPECTED) == {"overlap_a.jsonl", "overlap_b.jsonl", "conflicting_export.jsonl",
+                                     "truncated_last_line_completed.jsonl"}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_corpus_case(name: str, db: Path) -> None:
+    inserted, duplicates, conflicts, reasons = EXPECTED[name]
+    report = load(db, CORPUS / name)
+    (f,) = report.files
+    assert f.status == "ingested", f.error
+    assert (f.inserted, f.duplicates, f.conflicts, dict(f.rejected_by_reason)) == \
+        (inserted, duplicates, conflicts, reasons)
+    # Conservation: every non-blank record is in exactly one bucket.
+    assert f.records == _nonblank_records(CORPUS / name)
+    assert f.records == f.inserted + f.duplicates + f.conflicts + f.rejected
+    stored = rows(db, "SELECT (SELECT count(*) FROM audit_events) + (SELECT count(*) FROM access_events)")[0][0]
+    assert stored == inserted
+    assert rows(db, "SELECT count(*) FROM rejects")[0][0] == sum(reasons.values())
+    # Never an all-NULL row.
+    for table in ("audit_events", "access_events"):
+        assert rows(db, f"SELECT count(*) FROM {table} WHERE event_id IS NULL OR occurred_at IS NULL")[0][0] == 0
+
+
+def test_rejects_keep_line_offset_reason_and_bytes(db: Path) -> None:
+    load(db, CORPUS / "malformed_json_line_2.jsonl")
+    (line_no, offset, reason, raw), = rows(db, "SELECT line_no, byte_offset, reason, raw FROM rejects")
+    text = (CORPUS / "malformed_json_line_2.jsonl").read_bytes()
+    first_line = text.split(b"\n")[0]
+    assert (line_no, reason) == (2, "malformed_json")
+    assert offset == len(first_line) + 1
+    assert raw == text.split(b"\n")[1]
+
+
+def test_invalid_utf8_line_keeps_its_exact_bytes(db: Path) -> None:
+    load(db, CORPUS / "invalid_utf8.jsonl")
+    (line_no, raw), = rows(db, "SELECT line_no, raw FROM rejects")
+    assert line_no == 2 and b"\xff" in raw
+
+
+def test_truncated_last_line_is_added_when_the_export_is_complete(db: Path) -> None:
+    load(db, CORPUS / "truncated_last_line.jsonl")
+    report = load(db, CORPUS / "truncated_last_line_completed.jsonl")
+    (f,) = report.files
+    assert (f.inserted, f.duplicates) == (1, 3)
+
+
+def test_unknown_fields_keep_the_original_text_and_are_named(db: Path) -> None:
+    report = load(db, CORPUS / "unknown_fields.jsonl")
+    assert dict(report.files[0].new_fields) == {"department": 1, "actor.team": 1}
+    kept = rows(db, "SELECT event_id, raw FROM audit_events WHERE raw IS NOT NULL ORDER BY event_id")
+    assert [r[0] for r in kept] == ["aud_0001", "aud_0002"]
+    assert json.loads(kept[0][1])["department"] == "billing"
+    assert json.loads(kept[1][1])["actor"]["team"] == "x"
+
+
+def test_times_are_exact_utc_instants(db: Path) -> None:
+    load(db, CORPUS / "timestamp_offsets.jsonl")
+    got = [r[0].isoformat() for r in rows(db, "SELECT occurred_at FROM audit_events ORDER BY event_id")]
+    assert got == ["2026-11-20T14:05:31+00:00", "2026-11-20T14:05:31+00:00", "2026-11-20T14:05:31+00:00"]
+
+
+def test_zoneless_times_use_source_timezone(db: Path) -> None:
+    load(db, CORPUS / "timestamp_zoneless.jsonl", source_timezone="America/New_York")
+    got = [r[0].isoformat() for r in rows(db, "SELECT occurred_at FROM audit_events ORDER BY event_id")]
+    assert got == ["2026-11-20T19:05:31+00:00", "2026-07-01T12:00:00+00:00"]
+
+
+def test_epoch_seconds_and_milliseconds(db: Path) -> None:
+    load(db, CORPUS / "timestamp_epoch.jsonl")
+    got = [r[0].isoformat() for r in rows(db, "SELECT occurred_at FROM audit_events ORDER BY event_id")]
+    assert got == ["2026-11-25T14:05:31+00:00", "2026-11-25T14:05:31.120000+00:00"]
+
+
+def test_big_integer_ids_are_exact_text(db: Path) -> None:
+    load(db, CORPUS / "big_integer_ids.jsonl")
+    ids = sorted(r[0] for r in rows(db, "SELECT event_id FROM audit_events"))
+    assert ids == ["18446744073709551617", "9223372036854775808"]
+
+
+def test_control_characters_and_markup_are_stored_as_is(db: Path) -> None:
+    load(db, CORPUS / "control_and_markup.jsonl")
+    (name, changes), = rows(db, "SELECT actor_name, changes FROM audit_events")
+    assert name == "[bold red]Admin[/] \x1b[2J\x07"
+    assert json.loads(changes)["note"]["from"] == "[link=file:///etc/passwd]x[/link]"
+
+
+def test_mixed_kinds_go_to_their_streams_and_optional_fields_may_be_absent(db: Path) -> None:
+    load(db, CORPUS / "mixed_kinds.jsonl")
+    assert rows(db, "SELECT count(*) FROM audit_events")[0][0] == 2
+    access = rows(db, "SELECT event_id, ip, country, device_id, lat FROM access_events ORDER BY event_id")
+    assert access == [("acc_0001", "198.51.100.23", "US", "dev_7c1", 40.71), ("acc_0002", None, None, None, None)]
+
+
+def test_kind_can_be_forced(db: Path) -> None:
+    report = load(db, CORPUS / "mixed_kinds.jsonl", kind="audit")
+    # Access records forced to audit lack an action: rejected, counted, kept.
+    assert dict(report.files[0].rejected_by_reason) == {"missing_field:action": 2}
+
+
+def test_overlapping_exports_store_each_event_once(db: Path) -> None:
+    load(db, CORPUS / "overlap_a.jsonl")
+    (f,) = load(db, CORPUS / "overlap_b.jsonl").files
+    assert (f.inserted, f.duplicates, f.conflicts) == (1, 2, 0)
+    assert rows(db, "SELECT count(*) FROM audit_events")[0][0] == 4
+
+
+def test_same_id_different_content_is_a_conflict_with_both_versions_kept(db: Path) -> None:
+    load(db, CORPUS / "overlap_a.jsonl")
+    (f,) = load(db, CORPUS / "conflicting_export.jsonl").files
+    assert (f.inserted, f.conflicts) == (0, 1)
+    (event_id, incoming, stored), = rows(db, "SELECT event_id, incoming, stored FROM conflicts")
+    assert event_id == "aud_0002"
+    assert json.loads(incoming)["action"] == "appointment.canceled"
+    assert json.loads(stored)["action"] == "appointment.edited"
+    assert rows(db, "SELECT action FROM audit_events WHERE event_id = 'aud_0002'") == [("appointment.edited",)]
+
+
+def test_same_file_twice_or_renamed_copy_is_skipped(db: Path, tmp_path: Path) -> None:
+    load(db, CORPUS / "clean.jsonl")
+    copy = tmp_path / "renamed.jsonl"
+    shutil.copy(CORPUS / "clean.jsonl", copy)
+    report = load(db, CORPUS / "clean.jsonl", copy)
+    assert [f.status for f in report.files] == ["already_ingested", "already_ingested"]
+    assert "by tester" in report.files[1].note and "clean.jsonl" in report.files[1].note
+    assert report.totals()["records"] == 0
+    assert rows(db, "SELECT count(*) FROM files")[0][0] == 1
+
+
+def test_empty_file_is_recorded_in_the_manifest(db: Path) -> None:
+    report = load(db, CORPUS / "empty.jsonl")
+    assert report.files[0].note.startswith("0 records")
+    assert rows(db, "SELECT records FROM files") == [(0,)]
+
+
+def test_strict_fails_the_whole_file(db: Path) -> None:
+    report = load(db, CORPUS / "malformed_json_line_2.jsonl", CORPUS / "clean.jsonl", strict=True)
+    assert [f.status for f in report.files] == ["failed", "ingested"]
+    assert "--strict" in report.files[0].error
+    assert rows(db, "SELECT count(*) FROM rejects")[0][0] == 0
+    assert rows(db, "SELECT count(*) FROM audit_events")[0][0] == 4
+
+
+def test_provenance_file_and_line(db: Path) -> None:
+    load(db, CORPUS / "blank_lines.jsonl")
+    got = rows(db, "SELECT e.event_id, e.line_no, f.path, f.sha256, f.blank, f.operator "
+                   "FROM audit_events e JOIN files f USING (file_id) ORDER BY line_no")
+    assert [(r[0], r[1]) for r in got] == [("aud_0001", 1), ("aud_0002", 5)]
+    assert got[0][2].endswith("blank_lines.jsonl") and len(got[0][3]) == 64
+    assert got[0][4] == 4 and got[0][5] == "tester"

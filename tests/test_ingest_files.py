@@ -1,0 +1,180 @@
+"""The "Files" cases of bad-inputs.md: compression, Parquet, damaged files, odd paths."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from conftest import CORPUS, FILES, load, rows
+
+from fluentlog.errors import InputError
+from fluentlog.ingest import expand
+from fluentlog.ingest import files as ingest_files
+
+
+def one(db: Path, path: Path, **options):
+    (f,) = load(db, path, **options).files
+    return f
+
+
+@pytest.mark.parametrize("name", ["single.jsonl.gz", "multi_member.jsonl.gz", "gzip_named_plain.jsonl",
+                                  "plain_named_gzip.jsonl.gz"])
+def test_gzip_and_misnamed_files_are_read_by_content(db: Path, name: str) -> None:
+    f = one(db, FILES / name)
+    assert (f.status, f.inserted) == ("ingested", 3)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("truncated.jsonl.gz", "truncated gzip"),
+    ("crc_mismatch.jsonl.gz", "CRC check failed"),
+    ("empty.parquet", "not Parquet"),
+    ("json_named.parquet", "looks like JSON"),
+])
+def test_damaged_file_fails_alone_and_stores_nothing(db: Path, name: str, message: str) -> None:
+    report = load(db, FILES / name, CORPUS / "clean.jsonl")
+    bad, good = report.files
+    assert bad.status == "failed" and message in bad.error
+    assert bad.records == bad.inserted == 0
+    assert good.status == "ingested" and good.inserted == 4
+    assert rows(db, "SELECT count(*) FROM files") == [(1,)]
+    assert rows(db, "SELECT count(*) FROM rejects") == [(0,)]
+
+
+def _records() -> list[dict]:
+    return [json.loads(line) for line in (CORPUS / "mixed_kinds.jsonl").read_text().splitlines()]
+
+
+def test_parquet_with_structs(db: Path, tmp_path: Path) -> None:
+    audit = [r for r in _records() if "action" in r]
+    for r in audit:
+        r["changes"] = json.dumps(r["changes"])
+    path = tmp_path / "audit.parquet"
+    pq.write_table(pa.Table.from_pylist(audit), path)
+    f = one(db, path)
+    assert (f.status, f.inserted, f.rejected) == ("ingested", 2, 0)
+    got = rows(db, "SELECT actor_email, changes, line_no FROM audit_events ORDER BY line_no")
+    assert got[0][0] == "dana.ruiz@northside.example"
+    assert json.loads(got[0][1]) == json.loads(audit[0]["changes"])
+    assert [g[2] for g in got] == [1, 2]
+
+
+def test_parquet_with_objects_as_json_text(db: Path, tmp_path: Path) -> None:
+    records = [{k: (json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in r.items()} for r in _records()]
+    names = list(dict.fromkeys(k for r in records for k in r))
+    path = tmp_path / "text.parquet"
+    pq.write_table(pa.Table.from_pylist(records, schema=pa.schema([(n, pa.string()) for n in names])), path)
+    f = one(db, path)
+    assert (f.inserted, f.rejected) == (4, 0)
+    assert rows(db, "SELECT city FROM access_events WHERE event_id = 'acc_0001'") == [("New York",)]
+
+
+def test_parquet_timestamp_column(db: Path, tmp_path: Path) -> None:
+    from datetime import datetime
+    path = tmp_path / "ts.parquet"
+    table = pa.table({"id": ["a1"], "occurred_at": pa.array([datetime(2026, 11, 20, 14, 5, tzinfo=UTC)],
+                                                             pa.timestamp("ms", "UTC")),
+                      "action": ["x.y"], "actor": [{"email": "a@b.example"}], "entity": [{"type": "t", "id": "1"}]})
+    pq.write_table(table, path)
+    one(db, path)
+    assert rows(db, "SELECT occurred_at FROM audit_events")[0][0].isoformat() == "2026-11-20T14:05:00+00:00"
+
+
+def test_parquet_with_other_schema_is_refused_naming_fields(db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "other.parquet"
+    pq.write_table(pa.table({"when": ["2026-01-01"], "what": ["x"]}), path)
+    f = one(db, path)
+    assert f.status == "failed"
+    assert "id, occurred_at" in f.error and "when, what" in f.error
+
+
+def test_parquet_extra_columns_are_kept_and_named(db: Path, tmp_path: Path) -> None:
+    records = [dict(r, tenant="north") for r in _records() if "action" in r]
+    for r in records:
+        r["changes"] = json.dumps(r["changes"])
+    path = tmp_path / "wide.parquet"
+    pq.write_table(pa.Table.from_pylist(records), path)
+    f = one(db, path)
+    assert dict(f.new_fields) == {"tenant": 2}
+    assert rows(db, "SELECT count(*) FROM audit_events WHERE raw LIKE '%tenant%'") == [(2,)]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "bad_footer"])
+def test_corrupt_parquet_fails_cleanly(db: Path, tmp_path: Path, damage: str) -> None:
+    good = tmp_path / "good.parquet"
+    pq.write_table(pa.Table.from_pylist([{"id": "a", "occurred_at": "2026-11-20T00:00:00Z"}] * 50), good)
+    data = good.read_bytes()
+    bad = tmp_path / f"{damage}.parquet"
+    bad.write_bytes(data[: len(data) // 2] + b"PAR1" if damage == "truncated" else data[:-8] + b"\x00\x00\x00\x00PAR1")
+    f = one(db, bad)
+    assert f.status == "failed" and f.error
+    assert rows(db, "SELECT count(*) FROM files") == [(0,)]
+
+
+def test_huge_line_is_rejected_with_bounded_memory(db: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(ingest_files, "MAX_LINE_BYTES", 1 << 20)
+    monkeypatch.setattr(ingest_files, "CHUNK_BYTES", 256 << 10)
+    good = (CORPUS / "clean.jsonl").read_text().splitlines()
+    path = tmp_path / "huge.jsonl"
+    path.write_text(good[0] + "\n" + '{"id": "big", "pad": "' + "x" * (3 << 20) + '"}\n' + good[1] + "\n")
+    f = one(db, path)
+    assert (f.inserted, dict(f.rejected_by_reason)) == (2, {"line_too_large": 1})
+    (line_no, length, kept), = rows(db, "SELECT line_no, raw_length, octet_length(raw) FROM rejects")
+    assert line_no == 2 and length == len('{"id": "big", "pad": "') + (3 << 20) + 2
+    assert kept == ingest_files.KEPT_OF_HUGE_LINE
+    assert rows(db, "SELECT line_no FROM audit_events ORDER BY 1") == [(1,), (3,)]
+
+
+def test_huge_line_inside_a_chunk(db: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(ingest_files, "MAX_LINE_BYTES", 1000)
+    good = (CORPUS / "clean.jsonl").read_text().splitlines()
+    path = tmp_path / "long.jsonl"
+    path.write_text(good[0] + "\n" + '{"pad": "' + "y" * 5000 + '"}\n' + good[1] + "\n")
+    f = one(db, path)
+    assert (f.inserted, dict(f.rejected_by_reason)) == (2, {"line_too_large": 1})
+    assert rows(db, "SELECT line_no FROM rejects") == [(2,)]
+
+
+def test_many_chunks_number_lines_exactly(db: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(ingest_files, "CHUNK_BYTES", 4096)
+    lines = [json.dumps({"id": f"a{i}", "occurred_at": "2026-11-20T00:00:00Z", "action": "x",
+                         "actor": {"email": "a@b"}, "entity": {"type": "t", "id": str(i)}}) for i in range(500)]
+    lines[321] = "{broken"
+    path = tmp_path / "many.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    f = one(db, path)
+    assert (f.inserted, f.rejected) == (499, 1)
+    assert rows(db, "SELECT line_no, byte_offset FROM rejects") == [(322, sum(len(x) + 1 for x in lines[:321]))]
+    assert rows(db, "SELECT min(line_no), max(line_no), count(DISTINCT line_no) FROM audit_events") == [(1, 500, 499)]
+
+
+def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        expand([str(tmp_path / "nope.jsonl")])
+
+
+def test_directory_without_logs_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(InputError, match="holds no log files"):
+        expand([str(tmp_path)])
+
+
+def test_fifo_is_an_input_error(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        expand([str(fifo)])
+
+
+def test_directories_recurse_and_globs_expand(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    for name in ("a/one.jsonl", "a/b/two.jsonl.gz", "a/b/skip.txt", "three.parquet"):
+        (tmp_path / name).write_text("")
+    found = expand([str(tmp_path / "a"), str(tmp_path / "*.parquet")])
+    assert [p.name for p in found] == ["two.jsonl.gz", "one.jsonl", "three.parquet"]  # sorted by path
+    with pytest.raises(InputError, match="no file matches"):
+        expand([str(tmp_path / "*.ndjson")])
