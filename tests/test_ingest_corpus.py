@@ -51,7 +51,7 @@ def _nonblank_records(path: Path) -> int:
         data = gzip.decompress(data)
     if path.suffix == ".json":
         return len(json.loads(data))
-    return sum(1 for line in data.removeprefix(b"\xef\xbb\xbf").split(b"\n") if line.strip())
+    return sum(1 for line in data.removeprefix(b"\xef\xbb\xbf").split(b"\n") if line.strip(b" \t\r\n"))
 
 
 def test_every_corpus_file_has_an_expectation() -> None:

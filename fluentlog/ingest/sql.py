@@ -125,7 +125,7 @@ CREATE OR REPLACE TEMP TABLE stage AS
 WITH parsed AS MATERIALIZED (
   SELECT line_no, text, TRY(json_type(text)) AS jtype
   FROM (SELECT line_no, @TEXT@ AS text FROM chunk)
-  WHERE text IS NULL OR trim(text, E' \\t\\r\\n\\f') <> ''
+  WHERE text IS NULL OR trim(text, E' \\t\\r\\n') <> ''  -- JSON's whitespace
 ), typed AS MATERIALIZED (
   SELECT *, jtype IS NOT NULL AS valid,
     CASE WHEN jtype = 'OBJECT' THEN json_keys(text, {_sql_list(_KEY_PATHS)}) END AS keys,

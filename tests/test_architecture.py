@@ -1,0 +1,54 @@
+"""The promises of the layout: the core imports without the CLI stack, DuckDB behind one door."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _loaded_after(code: str) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", code + "; import sys; print(' '.join(sys.modules))"],
+                          capture_output=True, text=True, cwd=ROOT, check=True)
+    return set(done.stdout.split())
+
+
+def test_core_imports_without_typer_or_rich() -> None:
+    loaded = _loaded_after("import fluentlog.store, fluentlog.ingest, fluentlog.config, fluentlog.workflows.status, "
+                           "fluentlog.workflows.entity_history, fluentlog.demo")
+    assert "typer" not in loaded and "rich" not in loaded
+
+
+def test_help_path_does_not_import_duckdb_or_pyarrow() -> None:
+    loaded = _loaded_after("from fluentlog import cli")
+    assert "duckdb" not in loaded and "pyarrow" not in loaded
+
+
+def test_only_store_imports_duckdb() -> None:
+    offenders = [p.relative_to(ROOT) for p in (ROOT / "fluentlog").rglob("*.py")
+                 if p.name != "store.py" and "import duckdb" in p.read_text()]
+    assert offenders == []
+
+
+def test_ruff_is_clean() -> None:
+    ruff = Path(sys.executable).with_name("ruff")
+    if not ruff.exists():
+        pytest.skip("ruff is not installed in this environment (pip install '.[test]')")
+    done = subprocess.run([str(ruff), "check", "fluentlog", "tests", "sample_data", "benchmarks"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stdout
+
+
+def test_sample_data_is_reproducible(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "sample_data"))
+    try:
+        import generate
+    finally:
+        sys.path.pop(0)
+    generate.write(generate.build(), tmp_path)
+    for name in ("audit.jsonl", "access.jsonl"):
+        assert (tmp_path / name).read_bytes() == (ROOT / "sample_data" / name).read_bytes()

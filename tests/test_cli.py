@@ -1,0 +1,220 @@
+"""The installed CLI as a user runs it: exit codes, stdout and stderr apart, formats."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, FILES, ROOT, cli
+
+COMMANDS = ("ingest", "status", "init", "demo")
+
+
+def test_help_lists_commands_and_exit_codes() -> None:
+    run = cli("--help")
+    assert run.code == 0 and run.stderr == ""
+    for command in COMMANDS:
+        assert command in run.stdout
+    assert "75 database busy" in " ".join(run.stdout.split())
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_has_help_with_an_example(command: str) -> None:
+    run = cli(command, "--help")
+    assert run.code == 0
+    assert "Example: fluentlog " + command in run.stdout
+
+
+def test_readme_names_every_command_and_exit_code() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for command in COMMANDS:
+        assert f"fluentlog {command}" in readme
+    for code in (0, 1, 2, 3, 4, 70, 75, 130):
+        assert f"| {code} |" in readme
+
+
+def test_version() -> None:
+    run = cli("--version")
+    assert run.code == 0 and re.fullmatch(r"fluentlog \d+\.\d+\.\d+\n", run.stdout)
+
+
+def test_usage_error_exits_2_with_one_line_and_hint() -> None:
+    run = cli("ingest", "--bogus")
+    assert run.code == 2 and run.stdout == ""
+    assert run.stderr.startswith("fluentlog: error: No such option: --bogus")
+    assert "hint: see `fluentlog ingest --help`" in run.stderr
+
+
+def test_bad_kind_is_a_usage_error(tmp_path: Path) -> None:
+    run = cli("ingest", "--kind", "both", str(CORPUS / "clean.jsonl"), "--db", str(tmp_path / "x.duckdb"))
+    assert run.code == 2 and "--kind" in run.stderr
+    assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_missing_path_exits_4_and_creates_no_database(tmp_path: Path) -> None:
+    run = cli("ingest", str(tmp_path / "nope.jsonl"), cwd=tmp_path)
+    assert run.code == 4 and run.stdout == ""
+    assert run.stderr == f"fluentlog: error: {tmp_path / 'nope.jsonl'}: no such file or directory\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ingest_json_report_shape(tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    run = cli("ingest", str(CORPUS / "malformed_json_line_2.jsonl"), str(CORPUS / "clean.jsonl"),
+              "--db", str(db), "--format", "json")
+    assert run.code == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert set(doc) == {"files", "totals"}
+    first = doc["files"][0]
+    assert set(first) >= {"path", "sha256", "status", "records", "inserted", "duplicates", "conflicts",
+                          "rejected", "rejected_by_reason", "error"}
+    assert first["rejected_by_reason"] == {"malformed_json": 1}
+    assert doc["totals"] == {"records": 8, "inserted": 4, "duplicates": 3, "conflicts": 0, "rejected": 1}
+    assert "{\"id\": \"aud_9\"" not in run.stdout + run.stderr  # rejected text is never printed
+
+
+def test_failed_file_gives_exit_4_but_others_load(tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    run = cli("ingest", str(FILES / "crc_mismatch.jsonl.gz"), str(CORPUS / "clean.jsonl"), "--db", str(db),
+              "--format", "jsonl")
+    assert run.code == 4
+    doc = json.loads(run.stdout)
+    assert [f["status"] for f in doc["files"]] == ["failed", "ingested"]
+    assert "CRC check failed" in doc["files"][0]["error"]
+
+
+def test_piped_default_is_jsonl_and_terminal_table_notes_go_to_stderr(tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    run = cli("ingest", str(CORPUS / "unknown_fields.jsonl"), "--db", str(db))
+    assert len(run.stdout.splitlines()) == 1 and json.loads(run.stdout)["totals"]["inserted"] == 3
+    assert "actor.team" not in run.stderr  # notes are for people: only in table view
+    db2, wide = tmp_path / "t2.duckdb", {"COLUMNS": "200"}
+    table = cli("ingest", str(CORPUS / "unknown_fields.jsonl"), "--db", str(db2), "--format", "table", env=wide)
+    assert "inserted" in table.stdout and "actor.team" not in table.stdout
+    assert "fields fluentlog does not know, kept with the record: actor.team (1), department (1)" in table.stderr
+    again = cli("ingest", str(CORPUS / "unknown_fields.jsonl"), "--db", str(db2), "--format", "table", env=wide)
+    assert "already_ingested" in again.stdout and "already ingested at" in again.stderr
+
+
+def test_csv_neutralises_formulas(tmp_path: Path) -> None:
+    path = tmp_path / "=cmd.jsonl"
+    path.write_text((CORPUS / "clean.jsonl").read_text())
+    run = cli("ingest", str(path), "--db", str(tmp_path / "t.duckdb"), "--format", "csv")
+    assert run.code == 0
+    assert run.stdout.splitlines()[0].startswith("file,status,records")
+    assert "'=cmd.jsonl" in run.stdout
+
+
+def test_status_on_a_new_database_suggests_ingest(tmp_path: Path) -> None:
+    run = cli("status", "--db", str(tmp_path / "none.duckdb"), "--format", "table")
+    assert run.code == 0
+    assert "does not exist yet" in run.stderr and "fluentlog ingest" in run.stderr
+    assert not (tmp_path / "none.duckdb").exists()
+    doc = json.loads(cli("status", "--db", str(tmp_path / "none.duckdb"), "--format", "json").stdout)
+    assert doc["audit"] == {"events": 0, "first_at": None, "last_at": None} and doc["gaps"] == []
+
+
+def test_status_json_shape_and_gaps(tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    records = [{"id": f"a{d}", "occurred_at": f"2026-11-{d:02d}T12:00:00Z", "action": "x",
+                "actor": {"email": "a@b"}, "entity": {"type": "t", "id": "1"}} for d in (1, 2, 5, 9)]
+    path = tmp_path / "gappy.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records) + "{bad\n")
+    cli("ingest", str(path), "--db", str(db))
+    doc = json.loads(cli("status", "--db", str(db), "--format", "json").stdout)
+    assert doc["audit"] == {"events": 4, "first_at": "2026-11-01T12:00:00.000Z", "last_at": "2026-11-09T12:00:00.000Z"}
+    assert doc["access"]["events"] == 0
+    assert (doc["files"], doc["rejected"], doc["conflicts"]) == (1, 1, 0)
+    assert doc["gaps"] == [{"stream": "audit", "from": "2026-11-03", "to": "2026-11-04"},
+                           {"stream": "audit", "from": "2026-11-06", "to": "2026-11-08"}]
+
+
+def test_database_env_and_config(tmp_path: Path) -> None:
+    env_db = tmp_path / "env.duckdb"
+    cli("ingest", str(CORPUS / "clean.jsonl"), env={"FLUENTLOG_DB": str(env_db)}, cwd=tmp_path)
+    assert env_db.exists()
+    (tmp_path / "fluentlog.toml").write_text('database = "cfg.duckdb"\n')
+    cli("ingest", str(CORPUS / "overlap_a.jsonl"), cwd=tmp_path)
+    assert (tmp_path / "cfg.duckdb").exists()
+
+
+def test_bad_config_names_file_and_key(tmp_path: Path) -> None:
+    (tmp_path / "fluentlog.toml").write_text('timezon = "UTC"\n')
+    run = cli("status", cwd=tmp_path)
+    assert run.code == 4 and run.stdout == ""
+    assert "fluentlog.toml: unknown key `timezon`" in run.stderr and "did you mean `timezone`?" in run.stderr
+
+
+def test_files_are_private(tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    cli("ingest", str(CORPUS / "clean.jsonl"), "--db", str(db))
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def test_init_writes_private_starter_config(tmp_path: Path) -> None:
+    run = cli("init", cwd=tmp_path)
+    assert run.code == 0, run.stderr
+    path = tmp_path / "fluentlog.toml"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    import pwd
+    assert f'"{pwd.getpwuid(os.geteuid()).pw_name}" = "owner"' in path.read_text()
+    again = cli("init", cwd=tmp_path)
+    assert again.code == 4 and "already exists" in again.stderr and "--force" in again.stderr
+    assert cli("status", cwd=tmp_path).code == 0  # the starter config is valid
+
+
+def test_operator_is_the_os_account_not_USER(tmp_path: Path) -> None:
+    import pwd
+    db = tmp_path / "t.duckdb"
+    cli("ingest", str(CORPUS / "clean.jsonl"), "--db", str(db), env={"USER": "mallory", "LOGNAME": "mallory"})
+    import duckdb
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT operator FROM files").fetchall() == [(pwd.getpwuid(os.geteuid()).pw_name,)]
+
+
+def test_zoneless_times_do_not_depend_on_TZ(tmp_path: Path) -> None:
+    results = []
+    for tz in ("UTC", "Asia/Tokyo", "America/Los_Angeles"):
+        db = tmp_path / f"{tz.replace('/', '_')}.duckdb"
+        cli("ingest", str(CORPUS / "timestamp_zoneless.jsonl"), "--db", str(db), env={"TZ": tz})
+        results.append(json.loads(cli("status", "--db", str(db), "--format", "json", env={"TZ": tz}).stdout))
+    assert results[0]["audit"] == results[1]["audit"] == results[2]["audit"]
+
+
+def test_pipe_to_head_is_quiet(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(f"{sys.executable} -m fluentlog demo --format jsonl | head -c 10", shell=True,
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert done.stderr == ""
+    assert len(done.stdout) == 10
+
+
+def test_demo_runs_from_anywhere_and_leaves_no_files(tmp_path: Path) -> None:
+    run = cli("demo", "--format", "table", cwd=tmp_path, env={"COLUMNS": "160"})
+    assert run.code == 0, run.stderr
+    assert "APT-1042" in run.stdout and "Marcus Chen" in run.stdout and "2026-10-14" in run.stdout
+    assert list(tmp_path.iterdir()) == []
+    docs = [json.loads(line) for line in cli("demo", "--format", "jsonl", cwd=tmp_path).stdout.splitlines()]
+    assert docs[0]["totals"]["duplicates"] == docs[0]["totals"]["inserted"] > 500
+    assert docs[0]["totals"]["rejected"] == 0
+
+
+def test_busy_database_waits_then_exits_75(tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    cli("ingest", str(CORPUS / "clean.jsonl"), "--db", str(db))
+    script = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); time.sleep(30)"
+    holder = subprocess.Popen([sys.executable, "-c", script, str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        run = cli("ingest", str(CORPUS / "overlap_a.jsonl"), "--db", str(db), "--wait", "0.5")
+        assert run.code == 75 and run.stdout == ""
+        assert "database" in run.stderr and "busy" in run.stderr and "Traceback" not in run.stderr
+    finally:
+        holder.kill()
+        holder.wait()
