@@ -108,7 +108,8 @@ def write_parquet(records: list[dict], folder: Path) -> list[Path]:
 def expected_audit(r: dict) -> tuple:
     return (r["id"], datetime.fromisoformat(r["occurred_at"]), r["action"], r["actor"]["id"], r["actor"]["email"],
             r["actor"]["name"], r["actor"]["role"], r["entity"]["type"], r["entity"]["id"], r["entity"].get("email"),
-            r.get("related"), r.get("changes"), *(r.get("context", {}).get(k) for k in ("ip", "user_agent", "request_id")))
+            r.get("related"), r.get("changes"),
+            *(r.get("context", {}).get(k) for k in ("ip", "user_agent", "request_id")))
 
 
 def expected_access(r: dict) -> tuple:
