@@ -10,7 +10,10 @@ from __future__ import annotations
 import glob
 import gzip
 import hashlib
+import queue
+import re
 import stat
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ from fluentlog.errors import InputError
 
 LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".jsonl.gz", ".ndjson.gz", ".json.gz")
 CHUNK_BYTES = 64 << 20
+BATCH_ROWS = 8192
 MAX_LINE_BYTES = 16 << 20  # a longer line is rejected as line_too_large
 KEPT_OF_HUGE_LINE = 1 << 20  # bytes of a too-large line kept in the rejects table
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -133,6 +137,12 @@ class HashingReader:
         self.bytes_read += len(data)
         return data
 
+    def readinto(self, buffer: memoryview) -> int:
+        got = self._fh.readinto(buffer)
+        self.sha256.update(buffer[:got])
+        self.bytes_read += got
+        return got
+
     def drain(self) -> None:
         while self.read(1 << 20):
             pass
@@ -146,8 +156,10 @@ def sha256_of(path: Path) -> str:
 class JsonLinesReader:
     """Iterates a JSON Lines file (plain or gzip) as Arrow chunks of whole, numbered lines.
 
-    After iteration, `ends_with_newline` and `last_line_no` tell whether the last
-    record may be truncated (an export still being written).
+    Each chunk's lines point into the buffer they were read into (no copy per line);
+    a line keeps its "\n", which JSON reads as whitespace. After iteration,
+    `ends_with_newline` and `last_line_no` tell whether the last record may be
+    truncated (an export still being written).
     """
 
     def __init__(self, path: Path, gzipped: bool, reader: HashingReader,
@@ -155,9 +167,9 @@ class JsonLinesReader:
         self._gzipped = gzipped
         self._reader = reader
         self._progress = progress
-        self.carry = b""
+        self.carry = b""  # the start of a line whose end is not read yet
+        self.offset = 0  # byte offset (in the decompressed content) of the next buffer's start
         self.last_line_no = 0
-        self.offset = 0  # byte offset (of the decompressed content) where `carry` starts
         self.huge: list[HugeLine] = []
         self.skipping: HugeLine | None = None
         self.ends_with_newline = True
@@ -166,14 +178,19 @@ class JsonLinesReader:
         reader = self._reader
         stream = gzip.GzipFile(fileobj=reader, mode="rb") if self._gzipped else reader
         try:
-            data = stream.read(CHUNK_BYTES).removeprefix(_BOM)
-            while data:
+            while True:
+                kept = len(self.carry)
+                buf = bytearray(kept + CHUNK_BYTES)
+                buf[:kept] = self.carry
+                got = stream.readinto(memoryview(buf)[kept:])
                 if self._progress is not None:
                     self._progress(reader.bytes_read)
-                chunk = self._feed(data)
+                if not got:
+                    break
+                del buf[kept + got:]
+                chunk = self._feed(buf)
                 if chunk is not None:
                     yield chunk
-                data = stream.read(CHUNK_BYTES)
             reader.drain()
         except (OSError, EOFError, zlib.error) as exc:
             raise FileFault(gzip_message(exc)) from None
@@ -181,71 +198,88 @@ class JsonLinesReader:
         if tail is not None:
             yield tail
 
-    def _feed(self, data: bytes) -> Chunk | None:
+    def _feed(self, buf: bytearray) -> Chunk | None:
+        start = 0
+        if self.offset == 0 and buf.startswith(_BOM):
+            start = len(_BOM)
         if self.skipping is not None:
-            cut = data.find(b"\n")
-            if cut < 0:
-                self.skipping.length += len(data)
-                return None
-            self.skipping.length += cut
-            self._end_skip()
-            self.offset += 1
-            data = data[cut + 1:]
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            self.carry += data
-            if len(self.carry) > MAX_LINE_BYTES:
-                self.last_line_no += 1
-                self.skipping = HugeLine(self.last_line_no, self.offset,
-                                         self.carry[:KEPT_OF_HUGE_LINE], len(self.carry))
+            newline = buf.find(b"\n")
+            if newline < 0:
+                self.skipping.length += len(buf)
+                self.offset += len(buf)
                 self.carry = b""
+                return None
+            self.skipping.length += newline
+            self.huge.append(self.skipping)
+            self.skipping = None
+            start = newline + 1
+        last = buf.rfind(b"\n", start)
+        if last < 0:
+            self.carry = bytes(buf[start:])
+            self.offset += start
+            if len(self.carry) > MAX_LINE_BYTES:
+                self._start_skip()
             return None
-        block = self.carry + data[:cut]
-        self.carry = data[cut + 1:]
-        return self._chunk(block)
+        self.carry = bytes(buf[last + 1:])
+        chunk = self._chunk(buf, start, last + 1)
+        self.offset += last + 1
+        return chunk
+
+    def _start_skip(self) -> None:
+        self.last_line_no += 1
+        self.skipping = HugeLine(self.last_line_no, self.offset, self.carry[:KEPT_OF_HUGE_LINE], len(self.carry))
+        self.offset += len(self.carry)
+        self.carry = b""
 
     def _finish(self) -> Chunk | None:
         if self.skipping is not None:
-            self._end_skip()
-            self.ends_with_newline = False
-        elif self.carry:
+            self.huge.append(self.skipping)
+            self.skipping = None
             self.ends_with_newline = False
         block, self.carry = self.carry, b""
+        if block:
+            self.ends_with_newline = False
+            if self.offset == 0 and block.startswith(_BOM):
+                block, self.offset = block[len(_BOM):], len(_BOM)
         if not block and not self.huge:
             return None
-        return self._chunk(block if block else None)
+        return self._chunk(bytearray(block), 0, len(block))
 
-    def _end_skip(self) -> None:
-        assert self.skipping is not None
-        self.huge.append(self.skipping)
-        self.offset = self.skipping.byte_offset + self.skipping.length
-        self.skipping = None
-
-    def _chunk(self, block: bytes | None) -> Chunk:
+    def _chunk(self, buf: bytearray, start: int, end: int) -> Chunk:
+        """Lines of buf[start:end] (which ends after a newline, or at the end of the file)."""
         huge, self.huge = self.huge, []
-        if block is None:
+        if start == end:
             return Chunk(_EMPTY, True, huge)
-        start = self.offset
-        raw = pc.list_flatten(pc.split_pattern(pa.array([block], pa.binary()), b"\n"))
-        n = len(raw)
+        bounds = [start, *(m.end() for m in _NEWLINE.finditer(buf, start, end))]
+        if bounds[-1] != end:
+            bounds.append(end)  # the file's last line, without a newline
+        n = len(bounds) - 1
+        offsets = pa.array(bounds, pa.int32())
+        raw = pa.Array.from_buffers(pa.binary(), n, [None, offsets.buffers()[1], pa.py_buffer(buf)])
         line_no = pc.add(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n)), self.last_line_no)
-        spans = pc.add(pc.cast(pc.binary_length(raw), pa.int64()), 1)
-        offsets = pc.add(pc.subtract(pc.cumulative_sum(spans), spans), start)
+        byte_offset = pc.add(pc.cast(offsets.slice(0, n), pa.int64()), self.offset)
         self.last_line_no += n
-        self.offset = start + len(block) + 1
-        raw, huge_here, keep = _split_oversized(raw, line_no, offsets)
+        raw, huge_here, keep = _split_oversized(raw, line_no, byte_offset)
         huge.extend(huge_here)
         if keep is not None:
-            line_no, offsets = pc.filter(line_no, keep), pc.filter(offsets, keep)
+            line_no, byte_offset = pc.filter(line_no, keep), pc.filter(byte_offset, keep)
         try:
             column, is_text = raw.cast(pa.string()), True
-        except pa.ArrowInvalid:  # some line is not UTF-8: the SQL finds which
-            column, is_text = raw, False
-        return Chunk(pa.table({"line_no": line_no, "byte_offset": offsets, "raw": column}), is_text, huge)
+        except pa.ArrowInvalid:  # some line is not UTF-8: the SQL finds which, from exact bytes
+            column, is_text = _without_newlines(raw), False
+        table = pa.table({"line_no": line_no, "byte_offset": byte_offset, "raw": column})
+        # DuckDB scans an Arrow table one record batch per thread: slices let every core work.
+        return Chunk(pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS)), is_text, huge)
 
 
+_NEWLINE = re.compile(b"\n")
 _EMPTY = pa.table({"line_no": pa.array([], pa.int64()), "byte_offset": pa.array([], pa.int64()),
                    "raw": pa.array([], pa.string())})
+
+
+def _without_newlines(raw: pa.Array) -> pa.Array:
+    """The lines' exact bytes without their "\n" (this rare path may copy)."""
+    return pa.array([line.removesuffix(b"\n") for line in raw.to_pylist()], pa.binary())
 
 
 def gzip_message(exc: BaseException) -> str:
@@ -259,11 +293,51 @@ def gzip_message(exc: BaseException) -> str:
 
 def _split_oversized(raw: pa.Array, line_no: pa.Array, offsets: pa.Array):
     lengths = pc.binary_length(raw)
-    if pc.max(lengths).as_py() is None or pc.max(lengths).as_py() <= MAX_LINE_BYTES:
+    longest = pc.max(lengths).as_py()
+    if longest is None or longest <= MAX_LINE_BYTES:
         return raw, [], None
     too_big = pc.greater(lengths, MAX_LINE_BYTES)
     huge = [HugeLine(line_no[i].as_py(), offsets[i].as_py(), raw[i].as_py()[:KEPT_OF_HUGE_LINE],
-                     lengths[i].as_py())
+                     len(raw[i].as_py().removesuffix(b"\n")))
             for i in pc.indices_nonzero(too_big).to_pylist()]
     keep = pc.invert(too_big)
     return pc.filter(raw, keep), huge, keep
+
+
+def prefetch(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+    """Read the next chunk in a thread while DuckDB works on this one (both release the GIL)."""
+    ready: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        ready.put(("chunk", chunk), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(("done", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            ready.put(("error", exc))
+
+    worker = threading.Thread(target=produce, name="fluentlog-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = ready.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise item  # type: ignore[misc]
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                ready.get(timeout=0.1)
+            except queue.Empty:
+                pass

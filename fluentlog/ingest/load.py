@@ -17,7 +17,16 @@ import pyarrow as pa
 
 from fluentlog.errors import DatabaseBusy, FluentlogError
 from fluentlog.ingest import sql
-from fluentlog.ingest.files import Chunk, FileFault, HashingReader, JsonLinesReader, gzip_message, sha256_of, sniff
+from fluentlog.ingest.files import (
+    Chunk,
+    FileFault,
+    HashingReader,
+    JsonLinesReader,
+    gzip_message,
+    prefetch,
+    sha256_of,
+    sniff,
+)
 from fluentlog.ingest.report import FileReport, LoadReport
 from fluentlog.ingest.strict import strict_reason
 from fluentlog.store import Store, quote_ident, quote_literal
@@ -64,6 +73,7 @@ def ingest_file(store: Store, path: Path, options: IngestOptions,
             loader = _FileLoader(store, file_id, options, report)
             report.sha256 = loader.load(path, report.format, gzipped, progress)
             _skip_if_known(store, report)
+            loader.reconcile()
             if options.strict and report.rejected:
                 report.status, report.error = "failed", (
                     f"{report.rejected} record(s) rejected and --strict is set: nothing of this file stored")
@@ -119,13 +129,14 @@ class _FileLoader:
         self.file_id = file_id
         self.options = options
         self.report = report
+        self.candidates = {"audit": 0, "access": 0}
 
     def load(self, path: Path, fmt: str, gzipped: bool, progress: Progress | None) -> str:
         if fmt.startswith("jsonl"):
             with path.open("rb") as fh:
                 hashing = HashingReader(fh)
                 lines = JsonLinesReader(path, gzipped, hashing, progress)
-                for chunk in lines:
+                for chunk in prefetch(iter(lines)):
                     truncated_line = None if lines.ends_with_newline else lines.last_line_no
                     self._load_chunk(chunk, truncated_line)
                 return hashing.sha256.hexdigest()
@@ -170,21 +181,24 @@ class _FileLoader:
 
     def _process(self, raw_is_text: bool, truncated_line: int | None) -> None:
         store, report = self.store, self.report
-        store.execute(sql.stage_sql(raw_is_text),
-                      {"source_tz": self.options.source_timezone, "kind": self.options.kind})
+        store.execute(sql.LINES_FROM_TEXT if raw_is_text else sql.LINES_FROM_BLOB)
+        store.execute(sql.STAGE, {"source_tz": self.options.source_timezone, "kind": self.options.kind})
         lines, staged = store.scalar(sql.COUNT_LINES), store.scalar(sql.STAGE_COUNT)
         report.records += staged
         report.blank += lines - staged
         self._apply_strict_checks()
         if truncated_line is not None:
             store.execute(sql.MARK_TRUNCATED, {"line_no": truncated_line})
-        store.execute(sql.rejects_sql(raw_is_text), {"file_id": self.file_id})
+        store.execute(sql.INSERT_REJECTS, {"file_id": self.file_id})
         for reason, count in store.rows(sql.REJECT_COUNTS):
             report.rejected_by_reason[reason] += count
         for name, count in store.rows(sql.NEW_FIELDS):
             report.new_fields[name] += count
         for stream, count in store.rows(sql.KIND_COUNTS):
-            self._store_stream(stream, count)
+            with_text = store.scalar(sql.NEEDS_TEXT, {"kind": stream})
+            insert = sql.INSERT_EVENTS_WITH_TEXT if with_text else sql.INSERT_EVENTS
+            store.execute(insert[stream], {"file_id": self.file_id})
+            self.candidates[stream] += count
 
     def _apply_strict_checks(self) -> None:
         suspects = self.store.rows(sql.SUSPECTS)
@@ -200,18 +214,21 @@ class _FileLoader:
         finally:
             self.store.unregister("verdicts")
 
-    def _store_stream(self, stream: str, candidates: int) -> None:
+    def reconcile(self) -> None:
+        """Take this file's duplicates and conflicts back out of the events tables."""
         store, params = self.store, {"file_id": self.file_id}
-        store.execute(sql.HITS[stream])
-        if store.scalar(sql.REPEATED_IDS, {"kind": stream}):
-            store.execute(sql.REPEATS[stream])
-        verdicts = dict(store.rows(sql.HIT_COUNTS))
-        store.execute(sql.INSERT_EVENTS[stream], params)
-        if verdicts.get("conflict"):
-            store.execute(sql.INSERT_CONFLICTS[stream], params)
-        self.report.inserted += candidates - sum(verdicts.values())
-        self.report.duplicates += verdicts.get("duplicate", 0)
-        self.report.conflicts += verdicts.get("conflict", 0)
+        for stream, candidates in self.candidates.items():
+            if not candidates:
+                continue
+            store.execute(sql.HITS[stream], params)
+            store.execute(sql.REPEATS[stream], params)
+            verdicts = dict(store.rows(sql.HIT_COUNTS))
+            if verdicts:
+                store.execute(sql.REMOVE_HITS[stream], params)
+                store.execute(sql.INSERT_CONFLICTS, {**params, "stream": stream})
+            self.report.inserted += candidates - sum(verdicts.values())
+            self.report.duplicates += verdicts.get("duplicate", 0)
+            self.report.conflicts += verdicts.get("conflict", 0)
 
 
 def _verified_sha256(path: Path, gzipped: bool) -> str:

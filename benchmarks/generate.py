@@ -1,0 +1,80 @@
+"""Write N audit and N access events in the Fluent v1 format as JSON Lines.
+
+    python benchmarks/generate.py 1000000 benchmarks/data
+
+Deterministic for a given N. Records look like real exports: nested actor, entity,
+changes and context objects, ~470 bytes per event, ids unique, 300 days of times.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ACTIONS = ["appointment.created", "appointment.edited", "appointment.canceled", "interpreter.assigned",
+           "interpreter.unassigned", "invoice.updated", "rate_rule.changed", "template.changed"]
+EVENTS = [("signin.succeeded", "success"), ("signin.failed", "failure"), ("signout", "success"),
+          ("sso.succeeded", "success"), ("password_reset.requested", "success")]
+CITIES = [("US", "NY", "New York", 40.71, -74.01), ("US", "MA", "Boston", 42.36, -71.06),
+          ("US", "PA", "Philadelphia", 39.95, -75.17), ("CA", "ON", "Toronto", 43.65, -79.38)]
+UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Safari/605.1.15"
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def stamp(seconds: float) -> str:
+    return (START + timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def audit_lines(n: int, rnd: random.Random):
+    span = 300 * 86400
+    for i in range(n):
+        user = rnd.randrange(2000)
+        yield json.dumps({
+            "id": f"aud_{i:012d}", "occurred_at": stamp(i * span / n), "action": rnd.choice(ACTIONS),
+            "actor": {"id": f"usr_{user:05d}", "email": f"user{user}@northside.example", "name": f"User {user}",
+                      "role": "scheduler"},
+            "entity": {"type": "appointment", "id": f"APT-{rnd.randrange(n // 4 + 1):07d}"},
+            "related": [{"type": "interpreter", "id": f"INT-{rnd.randrange(5000):05d}"}],
+            "changes": {"start_time": {"from": stamp(rnd.randrange(span)), "to": stamp(rnd.randrange(span))},
+                        "status": {"from": "scheduled", "to": "confirmed"}},
+            "context": {"ip": f"203.0.{rnd.randrange(256)}.{rnd.randrange(256)}", "user_agent": UA,
+                        "request_id": f"req_{rnd.getrandbits(48):012x}"},
+        }) + "\n"
+
+
+def access_lines(n: int, rnd: random.Random):
+    span = 300 * 86400
+    for i in range(n):
+        user = rnd.randrange(2000)
+        event, outcome = rnd.choice(EVENTS)
+        country, region, city, lat, lon = rnd.choice(CITIES)
+        record = {"id": f"acc_{i:012d}", "occurred_at": stamp(i * span / n), "event": event, "outcome": outcome,
+                  "user": {"id": f"usr_{user:05d}", "email": f"user{user}@northside.example"},
+                  "method": "password", "ip": f"198.51.{rnd.randrange(256)}.{rnd.randrange(256)}",
+                  "location": {"country": country, "region": region, "city": city, "lat": lat, "lon": lon},
+                  "device": {"id": f"dev_{user:05d}", "user_agent": UA}}
+        if outcome == "failure":
+            record["reason"] = "invalid_password"
+        yield json.dumps(record) + "\n"
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    folder = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).parent / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, lines in (("audit", audit_lines), ("access", access_lines)):
+        path = folder / f"{name}_{n}.jsonl"
+        if path.exists():
+            print(f"{path} exists, kept")
+            continue
+        rnd = random.Random(f"{name}-{n}")
+        with path.open("w") as fh:
+            fh.writelines(lines(n, rnd))
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()
