@@ -130,6 +130,8 @@ class _FileLoader:
         self.options = options
         self.report = report
         self.candidates = {"audit": 0, "access": 0}
+        self.fast_stream = options.kind or "audit"
+        self._parse_params = {"source_tz": options.source_timezone, "kind": options.kind}
 
     def load(self, path: Path, fmt: str, gzipped: bool, progress: Progress | None) -> str:
         if fmt.startswith("jsonl"):
@@ -180,12 +182,29 @@ class _FileLoader:
         self.report.rejected_by_reason["line_too_large"] += len(chunk.huge)
 
     def _process(self, raw_is_text: bool, truncated_line: int | None) -> None:
+        """Fast path for the chunk's clean records of the main kind, slow path for the rest."""
         store, report = self.store, self.report
         store.execute(sql.LINES_FROM_TEXT if raw_is_text else sql.LINES_FROM_BLOB)
-        store.execute(sql.STAGE, {"source_tz": self.options.source_timezone, "kind": self.options.kind})
-        lines, staged = store.scalar(sql.COUNT_LINES), store.scalar(sql.STAGE_COUNT)
-        report.records += staged
-        report.blank += lines - staged
+        lines, first, last = store.rows(sql.CHUNK_SPAN)[0]
+        if not lines:
+            return
+        span = {"file_id": self.file_id, "first": first, "last": last}
+        fast = self.fast_stream
+        inserted = store.scalar(sql.FAST_INSERT[fast], {**self._parse_params, "file_id": self.file_id})
+        self.candidates[fast] += inserted
+        if inserted:
+            for name, count in store.rows(sql.NEW_FIELDS_INSERTED[fast], span):
+                report.new_fields[name] += count
+        store.execute(sql.REST_AFTER[fast], span)
+        store.execute(sql.STAGE, self._parse_params)
+        staged = store.scalar(sql.STAGE_COUNT)
+        report.records += inserted + staged
+        report.blank += lines - inserted - staged
+        if staged:
+            self._slow_path(truncated_line, inserted)
+
+    def _slow_path(self, truncated_line: int | None, fast_inserted: int) -> None:
+        store, report = self.store, self.report
         self._apply_strict_checks()
         if truncated_line is not None:
             store.execute(sql.MARK_TRUNCATED, {"line_no": truncated_line})
@@ -195,10 +214,10 @@ class _FileLoader:
         for name, count in store.rows(sql.NEW_FIELDS):
             report.new_fields[name] += count
         for stream, count in store.rows(sql.KIND_COUNTS):
-            with_text = store.scalar(sql.NEEDS_TEXT, {"kind": stream})
-            insert = sql.INSERT_EVENTS_WITH_TEXT if with_text else sql.INSERT_EVENTS
-            store.execute(insert[stream], {"file_id": self.file_id})
+            store.execute(sql.INSERT_STAGED[stream], {"file_id": self.file_id})
             self.candidates[stream] += count
+            if count > fast_inserted:  # this file is mostly the other kind: switch fast paths
+                self.fast_stream = stream
 
     def _apply_strict_checks(self) -> None:
         suspects = self.store.rows(sql.SUSPECTS)

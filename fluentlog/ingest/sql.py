@@ -158,19 +158,23 @@ CREATE OR REPLACE TEMP VIEW lines AS
 SELECT line_no, byte_offset, TRY(decode(raw)) AS text, raw AS blob FROM chunk
 """
 
-# Two parses per record: the key lists (None when the text is not valid JSON) and
-# the typed struct. DuckDB may hoist a repeated expression out of a CASE and run it
-# on every row, so a JSON function that can throw appears only inside TRY().
-STAGE = f"""
-CREATE OR REPLACE TEMP TABLE stage AS
+def _pipeline(source: str, keep_text: bool) -> str:
+    """The CTEs that judge every record of `source`: the relation `judged` has line_no,
+    kind, reason, suspect, unknown, s (the typed struct), ts, keep_raw (and text).
+
+    Two parses per record: the key lists (NULL when the text is not valid JSON) and the
+    typed struct. DuckDB may hoist a repeated expression out of a CASE and run it on
+    every row, so a JSON function that can throw appears only inside TRY()."""
+    text = "text, " if keep_text else ""
+    return f"""
 WITH parsed AS MATERIALIZED (
-  SELECT line_no,
+  SELECT line_no, {text}
          text IS NULL AS not_utf8,
          regexp_matches(text, '^[ \\t\\r\\n]*[{{]') AS object_text,
          TRY(json_keys(text, {_sql_list(_KEY_PATHS)})) AS keys,
          TRY(from_json(text, '{_SPEC}')) AS s,
          {_SUSPECT} AS suspect_text
-  FROM lines
+  FROM {source}
   WHERE text IS NULL OR NOT regexp_full_match(text, '[ \\t\\r\\n]*')  -- blank: JSON whitespace only
 ), shaped AS (
   SELECT *, keys IS NOT NULL AS valid,
@@ -178,15 +182,26 @@ WITH parsed AS MATERIALIZED (
   FROM parsed
 ), kinded AS (
   SELECT *, {_KIND} AS kind, {_TIME} AS ts FROM shaped
-)
-SELECT line_no, kind, reason, suspect, unknown, s, ts, {_KEEP_RAW} AS keep_raw
-FROM (SELECT *, {_REASON} AS reason, jtype = 'OBJECT' AND suspect_text AS suspect, {_UNKNOWN} AS unknown
-      FROM kinded)
+), judged AS (
+  SELECT *, {_KEEP_RAW} AS keep_raw
+  FROM (SELECT *, {_REASON} AS reason, jtype = 'OBJECT' AND suspect_text AS suspect, {_UNKNOWN} AS unknown
+        FROM kinded)
+)"""
+
+
+# The slow path, for what the fast insert left: blank, rejected, suspect or other-kind lines.
+STAGE = ("CREATE OR REPLACE TEMP TABLE stage AS" + _pipeline("rest", keep_text=False)
+         + "\nSELECT line_no, kind, reason, suspect, unknown, s, ts, keep_raw FROM judged")
+REST = """
+CREATE OR REPLACE TEMP TABLE rest AS
+SELECT l.line_no, l.text FROM lines l
+WHERE l.line_no NOT IN (SELECT line_no FROM @TABLE@
+                        WHERE file_id = $file_id AND line_no BETWEEN $first AND $last)
 """
 
-COUNT_LINES = "SELECT count(*) FROM chunk"
+CHUNK_SPAN = "SELECT count(*), min(line_no), max(line_no) FROM chunk"
 STAGE_COUNT = "SELECT count(*) FROM stage"
-SUSPECTS = "SELECT st.line_no, l.text FROM stage st JOIN lines l ON l.line_no = st.line_no WHERE st.suspect"
+SUSPECTS = "SELECT st.line_no, l.text FROM stage st JOIN rest l ON l.line_no = st.line_no WHERE st.suspect"
 APPLY_VERDICTS = "UPDATE stage SET reason = v.reason FROM verdicts v WHERE stage.line_no = v.line_no"
 MARK_TRUNCATED = "UPDATE stage SET reason = 'truncated_record' WHERE line_no = $line_no AND reason = 'malformed_json'"
 INSERT_REJECTS = """
@@ -221,11 +236,8 @@ _EXPRESSIONS = {
         "device_id": "st.s.device.id", "user_agent": "st.s.device.user_agent",
     },
 }
-for _exprs in _EXPRESSIONS.values():
-    _exprs["raw"] = "CASE WHEN st.keep_raw THEN regexp_replace(l.text, '\\r?\\n$', '') END"
-# Joining each stage row to its text costs a hash join; most chunks need no text at all.
-_WITH_TEXT = "stage st LEFT JOIN lines l ON l.line_no = st.line_no"
-_WITHOUT_TEXT = "stage st LEFT JOIN (SELECT NULL::BIGINT AS line_no, NULL::VARCHAR AS text) l ON false"
+_RAW_FROM = "CASE WHEN st.keep_raw THEN regexp_replace({text}, '\\r?\\n$', '') END"
+_FROM_STAGE = "stage st LEFT JOIN rest l ON l.line_no = st.line_no"
 
 
 def _content(alias: str, stream: str) -> str:
@@ -234,14 +246,38 @@ def _content(alias: str, stream: str) -> str:
     return "{" + ", ".join(f"'{c}': {v}" for c, v in zip(schema.content_columns(stream), cols, strict=True)) + "}"
 
 
-def _insert(stream: str, source: str) -> str:
-    """Every accepted record goes straight in; RECONCILE takes duplicates out again."""
-    exprs = _EXPRESSIONS[stream]
-    cols = ", ".join(exprs[c] for c in schema.content_columns(stream))
+def _columns(stream: str, text: str) -> str:
+    exprs = {**_EXPRESSIONS[stream], "raw": _RAW_FROM.format(text=text)}
+    return ", ".join(exprs[c] for c in schema.content_columns(stream))
+
+
+def _fast_insert(stream: str) -> str:
+    """The hot path: one pass over the chunk inserts every clean record of `stream`.
+    Anything else stays behind for the slow path (REST, then STAGE). Every accepted
+    record goes straight in; the reconcile step takes duplicates out again."""
+    return (_pipeline("lines", keep_text=True) + f"""
+INSERT INTO {schema.STREAM_TABLES[stream]}
+SELECT {_columns(stream, 'st.text')}, $file_id, st.line_no FROM judged st
+WHERE st.kind = '{stream}' AND st.reason IS NULL AND NOT st.suspect""")
+
+
+def _insert_staged(stream: str) -> str:
     return f"""
 INSERT INTO {schema.STREAM_TABLES[stream]}
-SELECT {cols}, $file_id, st.line_no FROM {source}
+SELECT {_columns(stream, 'l.text')}, $file_id, st.line_no FROM {_FROM_STAGE}
 WHERE st.reason IS NULL AND st.kind = '{stream}'
+"""
+
+
+def _new_fields_inserted(stream: str) -> str:
+    """Unknown fields of the records the fast path inserted: they kept their text in raw."""
+    return f"""
+SELECT field, count(*) FROM (
+  SELECT unnest({_UNKNOWN}) AS field
+  FROM (SELECT json_keys(raw, {_sql_list(_KEY_PATHS)}) AS keys, '{stream}' AS kind
+        FROM {schema.STREAM_TABLES[stream]}
+        WHERE file_id = $file_id AND line_no BETWEEN $first AND $last AND raw IS NOT NULL))
+GROUP BY field
 """
 
 
@@ -291,9 +327,10 @@ INSERT_CONFLICTS = """
 INSERT INTO conflicts
 SELECT $stream, event_id, $file_id, line_no, incoming, stored, now() FROM hits WHERE verdict = 'conflict'
 """
-NEEDS_TEXT = "SELECT count(*) FROM stage WHERE reason IS NULL AND kind = $kind AND keep_raw"
-INSERT_EVENTS = {s: _insert(s, _WITHOUT_TEXT) for s in schema.STREAMS}
-INSERT_EVENTS_WITH_TEXT = {s: _insert(s, _WITH_TEXT) for s in schema.STREAMS}
+FAST_INSERT = {s: _fast_insert(s) for s in schema.STREAMS}
+REST_AFTER = {s: REST.replace("@TABLE@", t) for s, t in schema.STREAM_TABLES.items()}
+INSERT_STAGED = {s: _insert_staged(s) for s in schema.STREAMS}
+NEW_FIELDS_INSERTED = {s: _new_fields_inserted(s) for s in schema.STREAMS}
 HITS = {s: _hits(s) for s in schema.STREAMS}
 REPEATS = {s: _repeats(s) for s in schema.STREAMS}
 REMOVE_HITS = {s: _remove_hits(s) for s in schema.STREAMS}
