@@ -52,6 +52,8 @@ ConfigOpt = Annotated[Path | None, typer.Option(
 FormatOpt = Annotated[Format | None, typer.Option(
     "--format", "-f", help="Output format. Default: table on a terminal, jsonl when piped.",
     show_default=False, case_sensitive=False)]
+# DuckDB spills past this; with the read-ahead chunks it keeps ingest well under 2 GB.
+INGEST_MEMORY = "1GB"
 WaitOpt = Annotated[float, typer.Option(
     "--wait", help="Seconds to wait for a busy database before giving up (exit 75).", min=0)]
 
@@ -112,7 +114,8 @@ def ingest(
     files = expand(paths)  # a bad path fails before any database is created
     options = IngestOptions(operator=config.current_operator(), kind=kind, strict=strict,
                             source_timezone=cfg.source_timezone)
-    with Store.open(config.resolve_database(db, cfg), wait=wait) as store, _progress() as progress:
+    with Store.open(config.resolve_database(db, cfg), wait=wait, memory_limit=INGEST_MEMORY) as store, \
+            _progress() as progress:
         report = run_ingest(store, files, options, progress)
     _show(report_view(report), fmt, cfg)
     if report.failed:

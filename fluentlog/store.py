@@ -8,10 +8,10 @@ duckdb.Error never leaves this module: it becomes a fluentlog error.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -19,8 +19,9 @@ import pyarrow as pa
 from fluentlog import schema
 from fluentlog.errors import DatabaseBusy, StoreError
 
+T = TypeVar("T")
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
-_CORRUPT_MARKERS = ("not a valid DuckDB database", "Corrupt database", "checksum", "INTERNAL Error")
+_CORRUPT_MARKERS = ("not a valid DuckDB database", "Corrupt database", "checksum")
 # Nothing may be fetched or loaded behind the user's back: json, parquet and icu are built in.
 _CONNECT_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
@@ -43,11 +44,23 @@ class Store:
             store.execute("SET TimeZone = 'UTC'")
             if memory_limit:
                 store.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
+            store.check_ours()
             if not read_only:
                 store.create_schema()
             yield store
         finally:
             con.close()
+
+    def check_ours(self) -> None:
+        """Refuse a DuckDB database that fluentlog did not make, rather than write into it."""
+        tables = {name for (name,) in self.rows(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND database_name = current_database()")}
+        if tables and "meta" not in tables:
+            raise StoreError(f"{self.path} is a DuckDB database, but not one made by fluentlog",
+                             hint="point --db (or $FLUENTLOG_DB) at a fluentlog database, or at a new file")
+        if self.read_only and not tables:
+            raise StoreError(f"{self.path} holds no fluentlog data yet",
+                             hint="load exports with: fluentlog ingest PATH...")
 
     def create_schema(self) -> None:
         for ddl in schema.DDL:
@@ -56,22 +69,25 @@ class Store:
                      {"v": str(schema.SCHEMA_VERSION)})
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
-        try:
-            self._con.execute(sql, params or {})
-        except duckdb.Error as exc:
-            raise _translate(exc, self.path) from exc
+        self._run(lambda: self._con.execute(sql, params or {}))
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
-        try:
-            return self._con.sql(sql, params=params or {}).to_arrow_table()
-        except duckdb.Error as exc:
-            raise _translate(exc, self.path) from exc
+        return self._run(lambda: self._con.sql(sql, params=params or {}).to_arrow_table())
 
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return self._run(lambda: self._con.execute(sql, params or {}).fetchall())
+
+    def _run(self, call: Callable[[], T]) -> T:
         try:
-            return self._con.execute(sql, params or {}).fetchall()
+            return call()
+        except duckdb.InterruptException:
+            raise KeyboardInterrupt from None
         except duckdb.Error as exc:
             raise _translate(exc, self.path) from exc
+        except RuntimeError as exc:
+            if "interrupted" in str(exc):  # DuckDB's answer to SIGINT during a query
+                raise KeyboardInterrupt from None
+            raise
 
     def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         rows = self.rows(sql, params)

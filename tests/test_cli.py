@@ -218,3 +218,25 @@ def test_busy_database_waits_then_exits_75(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_corrupt_database_gets_recovery_advice_and_is_left_alone(tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    db.write_bytes(b"\x00garbage" * 5000)
+    before = db.read_bytes()
+    for args in (("status",), ("ingest", str(CORPUS / "clean.jsonl"))):
+        run = cli(*args, "--db", str(db))
+        assert run.code == 4 and run.stdout == ""
+        assert "looks corrupt" in run.stderr and "restore it from a backup" in run.stderr
+    assert db.read_bytes() == before
+
+
+def test_foreign_duckdb_database_is_refused(tmp_path: Path) -> None:
+    import duckdb
+    db = tmp_path / "other.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE x (a INTEGER)")
+    run = cli("ingest", str(CORPUS / "clean.jsonl"), "--db", str(db))
+    assert run.code == 4 and "not one made by fluentlog" in run.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM duckdb_tables()").fetchone() == (1,)

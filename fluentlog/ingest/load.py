@@ -196,8 +196,10 @@ class _FileLoader:
             for name, count in store.rows(sql.NEW_FIELDS_INSERTED[fast], span):
                 report.new_fields[name] += count
         store.execute(sql.REST_AFTER[fast], span)
-        store.execute(sql.STAGE, self._parse_params)
-        staged = store.scalar(sql.STAGE_COUNT)
+        staged = 0
+        if store.scalar(sql.REST_COUNT):
+            store.execute(sql.STAGE, self._parse_params)
+            staged = store.scalar(sql.STAGE_COUNT)
         report.records += inserted + staged
         report.blank += lines - inserted - staged
         if staged:

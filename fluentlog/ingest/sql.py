@@ -201,6 +201,7 @@ WHERE l.line_no NOT IN (SELECT line_no FROM @TABLE@
 
 CHUNK_SPAN = "SELECT count(*), min(line_no), max(line_no) FROM chunk"
 STAGE_COUNT = "SELECT count(*) FROM stage"
+REST_COUNT = "SELECT count(*) FROM rest"
 SUSPECTS = "SELECT st.line_no, l.text FROM stage st JOIN rest l ON l.line_no = st.line_no WHERE st.suspect"
 APPLY_VERDICTS = "UPDATE stage SET reason = v.reason FROM verdicts v WHERE stage.line_no = v.line_no"
 MARK_TRUNCATED = "UPDATE stage SET reason = 'truncated_record' WHERE line_no = $line_no AND reason = 'malformed_json'"

@@ -1,0 +1,67 @@
+"""A killed or interrupted ingest leaves each file wholly in or wholly out."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, cli, rows
+
+# Runs the CLI with tiny chunks so a 20k-line file takes many transactions' worth of work.
+SLOW_CLI = ("import sys; import fluentlog.ingest.files as f; f.CHUNK_BYTES = 16384; "
+            "from fluentlog.cli import main; sys.argv[0] = 'fluentlog'; main()")
+
+
+def big_file(path: Path, n: int = 20000) -> Path:
+    with path.open("w") as fh:
+        for i in range(n):
+            fh.write(json.dumps({"id": f"a{i}", "occurred_at": "2026-11-20T10:00:00Z", "action": "x.y",
+                                 "actor": {"email": "a@b.example"}, "entity": {"type": "t", "id": str(i)}}) + "\n")
+    return path
+
+
+def start(db: Path, *paths: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-c", SLOW_CLI, "ingest", *map(str, paths), "--db", str(db),
+                             "--format", "json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def state(db: Path) -> tuple[int, int]:
+    files = rows(db, "SELECT count(*) FROM files")[0][0] if db.exists() else 0
+    events = rows(db, "SELECT count(*) FROM audit_events")[0][0] if db.exists() else 0
+    return files, events
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.8, 1.5])
+def test_sigkill_leaves_file_all_or_nothing_and_rerun_completes(tmp_path: Path, delay: float) -> None:
+    data, db = big_file(tmp_path / "big.jsonl"), tmp_path / "t.duckdb"
+    proc = start(db, data)
+    time.sleep(delay)
+    proc.kill()
+    proc.wait()
+    files, events = state(db)
+    assert (files, events) in ((0, 0), (1, 20000))
+    run = cli("ingest", str(data), "--db", str(db), "--format", "json")
+    assert run.code == 0, run.stderr
+    assert state(db) == (1, 20000)
+    status = json.loads(run.stdout)["files"][0]["status"]
+    assert status == ("already_ingested" if files else "ingested")
+
+
+def test_ctrl_c_rolls_back_and_exits_130(tmp_path: Path) -> None:
+    data, db = big_file(tmp_path / "big.jsonl", 40000), tmp_path / "t.duckdb"
+    proc = start(db, data)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("the ingest finished before the signal arrived")
+    assert proc.returncode == 130 and out == ""
+    assert "interrupted" in err and "Traceback" not in err
+    assert state(db) == (0, 0)
