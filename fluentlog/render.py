@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -30,6 +31,7 @@ class Format(StrEnum):
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+SHORT_CELL = 12  # cells up to this wide never wrap
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -74,13 +76,19 @@ def cell(value: Any, zone: ZoneInfo) -> Text:
 def _write_tables(view: View, out: Console, zone: ZoneInfo) -> None:
     for section in view.sections:
         table = Table(title=section.title, caption=section.caption, title_justify="left",
-                      caption_justify="left")
-        for field in section.table.schema:
+                      caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        columns = [[cell(v, zone) for v in section.table.column(i).to_pylist()]
+                   for i in range(section.table.num_columns)]
+        for field, cells in zip(section.table.schema, columns, strict=True):
             is_num = str(field.type).startswith(("int", "uint", "double", "float"))
-            table.add_column(field.name.replace("_", " "), justify="right" if is_num else "left",
-                             overflow="fold")
-        for row in section.table.to_pylist():
-            table.add_row(*(cell(v, zone) for v in row.values()))
+            widest = max((c.cell_len for c in cells), default=0)
+            # Short values (numbers, statuses, times) never wrap; long text folds instead.
+            header = field.name.replace("_", " ")
+            short = widest <= SHORT_CELL
+            table.add_column(header, justify="right" if is_num else "left", no_wrap=short, overflow="fold",
+                             min_width=max(widest, len(header)) if short else None)
+        for row in zip(*columns, strict=True):
+            table.add_row(*row)
         out.print(table)
 
 

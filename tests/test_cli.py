@@ -107,7 +107,7 @@ def test_csv_neutralises_formulas(tmp_path: Path) -> None:
     path.write_text((CORPUS / "clean.jsonl").read_text())
     run = cli("ingest", str(path), "--db", str(tmp_path / "t.duckdb"), "--format", "csv")
     assert run.code == 0
-    assert run.stdout.splitlines()[0].startswith("file,status,records")
+    assert run.stdout.splitlines()[0] == "file,records,inserted,duplicates,conflicts,rejected,status"
     assert "'=cmd.jsonl" in run.stdout
 
 

@@ -69,18 +69,27 @@ class LoadReport:
 def report_view(report: LoadReport) -> View:
     rows = report.files
     totals = report.totals()
+
+    def counts(name: str) -> pa.Array:
+        return pa.array([getattr(f, name) for f in rows] + [totals[name]], pa.int64())
+
     table = pa.table({
-        "file": [Path(f.path).name for f in rows] + ["TOTAL"],
+        "file": [Path(f.path).name for f in rows] + ["total"],
+        **{name: counts(name) for name in COUNTS},
         "status": [f.status for f in rows] + [""],
-        "records": pa.array([f.records for f in rows] + [totals["records"]], pa.int64()),
-        "inserted": pa.array([f.inserted for f in rows] + [totals["inserted"]], pa.int64()),
-        "duplicates": pa.array([f.duplicates for f in rows] + [totals["duplicates"]], pa.int64()),
-        "conflicts": pa.array([f.conflicts for f in rows] + [totals["conflicts"]], pa.int64()),
-        "rejected": pa.array([f.rejected for f in rows] + [totals["rejected"]], pa.int64()),
-        "rejected by reason": [_reasons(f) for f in rows] + [""],
     })
+    sections = [Section(table, title="Ingest")]
+    reasons = [(Path(f.path).name, reason, n) for f in rows for reason, n in sorted(f.rejected_by_reason.items())]
+    if reasons:
+        sections.append(Section(pa.table({
+            "file": [r[0] for r in reasons], "reason": [r[1] for r in reasons],
+            "rejected": pa.array([r[2] for r in reasons], pa.int64())}), title="Rejected records by reason"))
+    return View(report.document(), sections, _notes(report))
+
+
+def _notes(report: LoadReport) -> list[str]:
     notes = []
-    for f in rows:
+    for f in report.files:
         if f.error:
             notes.append(f"{f.path}: failed: {f.error}")
         elif f.note:
@@ -91,11 +100,7 @@ def report_view(report: LoadReport) -> View:
         if f.conflicts:
             notes.append(f"{f.path}: {f.conflicts} event id(s) already stored with different content: "
                          "not inserted, both versions kept in table `conflicts`")
-    if totals["rejected"]:
+    if report.totals()["rejected"]:
         notes.append("Rejected records are kept in the database (table `rejects`) with file, line, "
                      "byte offset, reason and original text.")
-    return View(report.document(), [Section(table, title="Ingest")], notes)
-
-
-def _reasons(f: FileReport) -> str:
-    return ", ".join(f"{reason} {count}" for reason, count in sorted(f.rejected_by_reason.items()))
+    return notes
