@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout, too
+from fluentlog import parquet_format  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 END = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
@@ -223,31 +224,11 @@ def build() -> Workspace:
     return ws
 
 
-AUDIT_SCHEMA = pa.schema([
-    ("id", pa.string()), ("occurred_at", pa.string()), ("action", pa.string()),
-    ("actor", pa.struct([("id", pa.string()), ("email", pa.string()), ("name", pa.string()), ("role", pa.string())])),
-    ("entity", pa.struct([("type", pa.string()), ("id", pa.string()), ("email", pa.string())])),
-    ("related", pa.list_(pa.struct([("type", pa.string()), ("id", pa.string())]))),
-    ("changes", pa.string()),  # any JSON: stored as JSON text
-    ("context", pa.struct([("ip", pa.string()), ("user_agent", pa.string()), ("request_id", pa.string())])),
-])
-ACCESS_SCHEMA = pa.schema([
-    ("id", pa.string()), ("occurred_at", pa.string()), ("event", pa.string()), ("outcome", pa.string()),
-    ("user", pa.struct([("id", pa.string()), ("email", pa.string())])),
-    ("method", pa.string()), ("reason", pa.string()), ("ip", pa.string()),
-    ("location", pa.struct([("country", pa.string()), ("region", pa.string()), ("city", pa.string()),
-                            ("lat", pa.float64()), ("lon", pa.float64())])),
-    ("device", pa.struct([("id", pa.string()), ("user_agent", pa.string())])),
-])
-
-
 def write(ws: Workspace, folder: Path) -> None:
-    for name, records, schema in (("audit", ws.audit, AUDIT_SCHEMA), ("access", ws.access, ACCESS_SCHEMA)):
+    for name, records in (("audit", ws.audit), ("access", ws.access)):
         with (folder / f"{name}.jsonl").open("w", encoding="utf-8") as fh:
             fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-        rows = [{**r, "changes": json.dumps(r["changes"])} if "changes" in r else r for r in records]
-        pq.write_table(pa.Table.from_pylist(rows, schema=schema), folder / f"{name}.parquet",
-                       compression="zstd")
+        parquet_format.write(records, name, folder / f"{name}.parquet")
 
 
 if __name__ == "__main__":

@@ -7,11 +7,11 @@ import tempfile
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from conftest import load, rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from fluentlog import parquet_format
 
 text = st.text(max_size=20)
 ident = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12).filter(
@@ -73,35 +73,17 @@ def workspace(draw) -> list[dict]:
     return [draw(audit_record(i) if draw(st.booleans()) else access_record(i)) for i in range(count)]
 
 
-AUDIT_SCHEMA = pa.schema([
-    ("id", pa.string()), ("occurred_at", pa.string()), ("action", pa.string()),
-    ("actor", pa.struct([("id", pa.string()), ("email", pa.string()), ("name", pa.string()), ("role", pa.string())])),
-    ("entity", pa.struct([("type", pa.string()), ("id", pa.string()), ("email", pa.string())])),
-    ("related", pa.list_(pa.struct([("type", pa.string()), ("id", pa.string())]))),
-    ("changes", pa.string()),
-    ("context", pa.struct([("ip", pa.string()), ("user_agent", pa.string()), ("request_id", pa.string())])),
-])
-ACCESS_SCHEMA = pa.schema([
-    ("id", pa.string()), ("occurred_at", pa.string()), ("event", pa.string()), ("outcome", pa.string()),
-    ("user", pa.struct([("id", pa.string()), ("email", pa.string())])),
-    ("method", pa.string()), ("reason", pa.string()), ("ip", pa.string()),
-    ("location", pa.struct([("country", pa.string()), ("region", pa.string()), ("city", pa.string()),
-                            ("lat", pa.float64()), ("lon", pa.float64())])),
-    ("device", pa.struct([("id", pa.string()), ("user_agent", pa.string())])),
-])
-
-
 def write_jsonl(records: list[dict], path: Path) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
 
 
 def write_parquet(records: list[dict], folder: Path) -> list[Path]:
     paths = []
-    for name, schema, key in (("audit", AUDIT_SCHEMA, "action"), ("access", ACCESS_SCHEMA, "event")):
-        chosen = [dict(r, changes=json.dumps(r["changes"])) if "changes" in r else r for r in records if key in r]
+    for stream, key in (("audit", "action"), ("access", "event")):
+        chosen = [r for r in records if key in r]
         if chosen:
-            paths.append(folder / f"{name}.parquet")
-            pq.write_table(pa.Table.from_pylist(chosen, schema=schema), paths[-1])
+            paths.append(folder / f"{stream}.parquet")
+            parquet_format.write(chosen, stream, paths[-1])
     return paths
 
 
