@@ -130,7 +130,7 @@ class _FileLoader:
         self.options = options
         self.report = report
         self.candidates = {"audit": 0, "access": 0}
-        self.fast_stream = options.kind or "audit"
+        self.fast_stream: str | None = options.kind
         self._parse_params = {"source_tz": options.source_timezone, "kind": options.kind}
 
     def load(self, path: Path, fmt: str, gzipped: bool, progress: Progress | None) -> str:
@@ -189,6 +189,8 @@ class _FileLoader:
         if not lines:
             return
         span = {"file_id": self.file_id, "first": first, "last": last}
+        if self.fast_stream is None:  # a guess from the first lines; a wrong one only costs time
+            self.fast_stream = "access" if store.scalar(sql.LOOKS_LIKE_ACCESS) else "audit"
         fast = self.fast_stream
         inserted = store.scalar(sql.FAST_INSERT[fast], {**self._parse_params, "file_id": self.file_id})
         self.candidates[fast] += inserted

@@ -1,150 +1,14 @@
-"""SQL that turns raw record text into classified, typed rows, built once from allowlists.
+"""The statements of an ingest, built once from allowlists: the chunk's lines, the fast
+insert, the slow path for what it leaves, duplicates and conflicts, the manifest.
 
-The input relation `chunk(line_no, byte_offset, raw)` holds one record per row.
-DuckDB's JSON parser is lenient (NaN, trailing commas, duplicate keys), so the
-SQL flags such lines as *suspect* and Python re-checks only those with a strict
-parser; a clean file never goes through a Python loop.
+The input relation `chunk(line_no, byte_offset, raw)` holds one line per row; judge.py
+holds the SQL that parses and checks each record.
 """
 
 from __future__ import annotations
 
 from fluentlog import schema
-
-# Known fields per nested object; anything else is an unknown field and the record
-# keeps its original text in `raw`.
-AUDIT_TOP = ("id", "occurred_at", "action", "actor", "entity", "related", "changes", "context")
-ACCESS_TOP = ("id", "occurred_at", "event", "outcome", "user", "method", "reason", "ip",
-              "location", "device")
-NESTED = {
-    "actor": ("id", "email", "name", "role"),
-    "entity": ("type", "id", "email"),
-    "context": ("ip", "user_agent", "request_id"),
-    "user": ("id", "email"),
-    "location": ("country", "region", "city", "lat", "lon"),
-    "device": ("id", "user_agent"),
-}
-AUDIT_NESTED = ("actor", "entity", "context")
-ACCESS_NESTED = ("user", "location", "device")
-
-
-MAX_DEPTH = 256  # deeper nesting is rejected as nesting_too_deep
-
-
-def _struct(fields: tuple[str, ...]) -> str:
-    return "{" + ",".join(f'"{f}":"VARCHAR"' for f in fields) + "}"
-
-
-_SPEC = (
-    "{" + ",".join(f'"{f}":"VARCHAR"' for f in ("id", "occurred_at", "action", "event", "outcome",
-                                                "method", "reason", "ip"))
-    + "," + ",".join(f'"{name}":{_struct(fields)}' for name, fields in NESTED.items())
-    + ',"related":"JSON","changes":"JSON"}'
-)
-_KEY_PATHS = ["$"] + [f"$.{name}" for name in NESTED]
-_KEY_INDEX = {name: i + 2 for i, name in enumerate(NESTED)}  # DuckDB lists are 1-based
-
-
-def _sql_list(items: tuple[str, ...] | list[str]) -> str:
-    return "[" + ", ".join(f"'{i}'" for i in items) + "]"
-
-
-def _unknown_keys(top: tuple[str, ...], nested: tuple[str, ...]) -> str:
-    parts = [f"list_filter(keys[1], lambda k: NOT list_contains({_sql_list(top)}, k))"]
-    for name in nested:
-        parts.append(
-            f"list_transform(list_filter(coalesce(keys[{_KEY_INDEX[name]}], []), "
-            f"lambda k: NOT list_contains({_sql_list(NESTED[name])}, k)), lambda k: '{name}.' || k)")
-    return "list_concat(" + ", ".join(parts) + ")"
-
-
-def _present(expr: str) -> str:
-    # regexp_full_match is ~30x faster than trim() in DuckDB (measured).
-    return f"NOT regexp_full_match(coalesce({expr}, ''), '\\s*')"
-
-
-# Epoch seconds or milliseconds (as numbers or digit strings), times with a zone or
-# offset (exact instant), and zone-less times (read in $source_tz).
-_TIME = r"""
-CASE
-  WHEN regexp_full_match(s.occurred_at, '[0-9]{9,14}(\.[0-9]+)?')
-    THEN CASE WHEN s.occurred_at::DOUBLE < 1e11 THEN to_timestamp(s.occurred_at::DOUBLE)
-              ELSE to_timestamp(s.occurred_at::DOUBLE / 1000) END
-  WHEN regexp_matches(s.occurred_at, '([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$')
-    THEN TRY_CAST(regexp_replace(s.occurred_at, 'z$', 'Z') AS TIMESTAMPTZ)
-  ELSE timezone($source_tz, TRY_CAST(s.occurred_at AS TIMESTAMP))
-END"""
-
-_TOP_FIELDS = ("id", "occurred_at", "action", "event", "outcome", "method", "reason", "ip",
-               *NESTED, "related", "changes")
-
-
-def _duplicates_in(index: int, struct: str, fields: tuple[str, ...]) -> str:
-    """True when key list `index` names a key twice.
-
-    list_unique() costs ~0.7 us a call, a third of the whole stage if run on every
-    object. A list can only hold a repeat if it is longer than the number of fields the
-    struct parse found, so the exact check runs only there (repeats, explicit nulls and
-    unknown keys: all rare)."""
-    keys = f"keys[{index}]"
-    found = " + ".join(f"({struct}.{f} IS NOT NULL)::INTEGER" for f in fields)
-    return (f"CASE WHEN len(coalesce({keys}, [])) > {found} "
-            f"THEN list_unique({keys}) <> len({keys}) ELSE false END")
-
-
-_DUPLICATES = " OR ".join(
-    [_duplicates_in(1, "s", _TOP_FIELDS)]
-    + [_duplicates_in(_KEY_INDEX[name], f"s.{name}", fields) for name, fields in NESTED.items()])
-
-# The reason a record is rejected, or NULL. The first failing check wins.
-_REASON = f"""
-CASE
-  WHEN not_utf8 THEN 'invalid_utf8'
-  WHEN NOT valid THEN 'malformed_json'
-  WHEN jtype <> 'OBJECT' THEN 'not_an_object'
-  WHEN {_DUPLICATES} THEN 'duplicate_key'
-  WHEN kind IS NULL THEN 'unknown_record_type'
-  WHEN NOT {_present('s.id')} THEN 'missing_field:id'
-  WHEN left(s.id, 1) IN ('{{', '[') THEN 'invalid_field:id'
-  WHEN NOT {_present('s.occurred_at')} THEN 'missing_field:occurred_at'
-  WHEN ts IS NULL OR ts < TIMESTAMPTZ '1990-01-01 00:00:00+00' OR ts >= TIMESTAMPTZ '2100-01-01 00:00:00+00'
-    THEN 'bad_timestamp'
-  WHEN kind = 'audit' AND NOT {_present('s.action')} THEN 'missing_field:action'
-  WHEN kind = 'audit' AND NOT ({_present('s.actor.email')} OR {_present('s.actor.id')}) THEN 'missing_field:actor'
-  WHEN kind = 'audit' AND NOT ({_present('s.entity.type')} OR {_present('s.entity.id')}) THEN 'missing_field:entity'
-  WHEN kind = 'audit' AND NOT {_present('s.entity.type')} THEN 'missing_field:entity.type'
-  WHEN kind = 'audit' AND NOT {_present('s.entity.id')} THEN 'missing_field:entity.id'
-  WHEN kind = 'access' AND NOT {_present('s.event')} THEN 'missing_field:event'
-  WHEN kind = 'access' AND NOT ({_present('s.user.email')} OR {_present('s.user.id')}) THEN 'missing_field:user'
-END"""
-
-_KIND = """
-CASE
-  WHEN jtype IS DISTINCT FROM 'OBJECT' THEN NULL
-  WHEN $kind IS NOT NULL THEN $kind
-  WHEN list_contains(keys[1], 'action') AND list_contains(keys[1], 'entity') THEN 'audit'
-  WHEN list_contains(keys[1], 'event') AND list_contains(keys[1], 'user') THEN 'access'
-  WHEN list_contains(keys[1], 'action') THEN 'audit'
-  WHEN list_contains(keys[1], 'event') THEN 'access'
-END"""
-
-_UNKNOWN = f"""
-CASE kind
-  WHEN 'audit' THEN {_unknown_keys(AUDIT_TOP, AUDIT_NESTED)}
-  WHEN 'access' THEN {_unknown_keys(ACCESS_TOP, ACCESS_NESTED)}
-END"""
-
-# Lines the strict parser must see: literals and trailing commas DuckDB tolerates, and
-# enough brackets to nest deeper than MAX_DEPTH. (replace() is ~17x faster than translate().)
-_SUSPECT = f"""
-contains(text, 'NaN') OR contains(text, 'Infinity') OR regexp_matches(text, ',\\s*[\\]}}]')
-  OR strlen(text) - strlen(replace(replace(text, '[', ''), '{{', '')) > {MAX_DEPTH}"""
-
-_LAT = "TRY_CAST(s.location.lat AS DOUBLE)"
-_LON = "TRY_CAST(s.location.lon AS DOUBLE)"
-# The original text is kept when the typed columns cannot hold the record exactly.
-_KEEP_RAW = f"""
-len(unknown) > 0 OR (kind = 'access' AND (
-  (s.location.lat IS NOT NULL AND {_LAT} IS NULL) OR (s.location.lon IS NOT NULL AND {_LON} IS NULL)))"""
+from fluentlog.ingest.judge import BOTH, EACH
 
 # The view `lines(line_no, byte_offset, text, blob)` over the current chunk. Text may end
 # with the line's "\n" (JSON whitespace); it is NULL where the bytes are not UTF-8.
@@ -158,39 +22,8 @@ CREATE OR REPLACE TEMP VIEW lines AS
 SELECT line_no, byte_offset, TRY(decode(raw)) AS text, raw AS blob FROM chunk
 """
 
-def _pipeline(source: str, keep_text: bool) -> str:
-    """The CTEs that judge every record of `source`: the relation `judged` has line_no,
-    kind, reason, suspect, unknown, s (the typed struct), ts, keep_raw (and text).
-
-    Two parses per record: the key lists (NULL when the text is not valid JSON) and the
-    typed struct. DuckDB may hoist a repeated expression out of a CASE and run it on
-    every row, so a JSON function that can throw appears only inside TRY()."""
-    text = "text, " if keep_text else ""
-    return f"""
-WITH parsed AS MATERIALIZED (
-  SELECT line_no, {text}
-         text IS NULL AS not_utf8,
-         regexp_matches(text, '^[ \\t\\r\\n]*[{{]') AS object_text,
-         TRY(json_keys(text, {_sql_list(_KEY_PATHS)})) AS keys,
-         TRY(from_json(text, '{_SPEC}')) AS s,
-         {_SUSPECT} AS suspect_text
-  FROM {source}
-  WHERE text IS NULL OR NOT regexp_full_match(text, '[ \\t\\r\\n]*')  -- blank: JSON whitespace only
-), shaped AS (
-  SELECT *, keys IS NOT NULL AS valid,
-         CASE WHEN keys IS NULL THEN NULL WHEN object_text THEN 'OBJECT' ELSE 'OTHER' END AS jtype
-  FROM parsed
-), kinded AS (
-  SELECT *, {_KIND} AS kind, {_TIME} AS ts FROM shaped
-), judged AS (
-  SELECT *, {_KEEP_RAW} AS keep_raw
-  FROM (SELECT *, {_REASON} AS reason, jtype = 'OBJECT' AND suspect_text AS suspect, {_UNKNOWN} AS unknown
-        FROM kinded)
-)"""
-
-
 # The slow path, for what the fast insert left: blank, rejected, suspect or other-kind lines.
-STAGE = ("CREATE OR REPLACE TEMP TABLE stage AS" + _pipeline("rest", keep_text=False)
+STAGE = ("CREATE OR REPLACE TEMP TABLE stage AS" + BOTH.pipeline("rest", keep_text=False)
          + "\nSELECT line_no, kind, reason, suspect, unknown, s, ts, keep_raw FROM judged")
 REST = """
 CREATE OR REPLACE TEMP TABLE rest AS
@@ -199,6 +32,10 @@ WHERE l.line_no NOT IN (SELECT line_no FROM @TABLE@
                         WHERE file_id = $file_id AND line_no BETWEEN $first AND $last)
 """
 
+LOOKS_LIKE_ACCESS = """
+SELECT count(*) FILTER (WHERE contains(text, '"event"')) > count(*) FILTER (WHERE contains(text, '"action"'))
+FROM (SELECT text FROM lines LIMIT 1000)
+"""
 CHUNK_SPAN = "SELECT count(*), min(line_no), max(line_no) FROM chunk"
 STAGE_COUNT = "SELECT count(*) FROM stage"
 REST_COUNT = "SELECT count(*) FROM rest"
@@ -256,7 +93,7 @@ def _fast_insert(stream: str) -> str:
     """The hot path: one pass over the chunk inserts every clean record of `stream`.
     Anything else stays behind for the slow path (REST, then STAGE). Every accepted
     record goes straight in; the reconcile step takes duplicates out again."""
-    return (_pipeline("lines", keep_text=True) + f"""
+    return (EACH[stream].pipeline("lines", keep_text=True) + f"""
 INSERT INTO {schema.STREAM_TABLES[stream]}
 SELECT {_columns(stream, 'st.text')}, $file_id, st.line_no FROM judged st
 WHERE st.kind = '{stream}' AND st.reason IS NULL AND NOT st.suspect""")
@@ -272,10 +109,11 @@ WHERE st.reason IS NULL AND st.kind = '{stream}'
 
 def _new_fields_inserted(stream: str) -> str:
     """Unknown fields of the records the fast path inserted: they kept their text in raw."""
+    judge = EACH[stream]
     return f"""
 SELECT field, count(*) FROM (
-  SELECT unnest({_UNKNOWN}) AS field
-  FROM (SELECT json_keys(raw, {_sql_list(_KEY_PATHS)}) AS keys, '{stream}' AS kind
+  SELECT unnest({judge.unknown()}) AS field
+  FROM (SELECT json_keys(raw, {judge.key_paths}) AS keys, '{stream}' AS kind
         FROM {schema.STREAM_TABLES[stream]}
         WHERE file_id = $file_id AND line_no BETWEEN $first AND $last AND raw IS NOT NULL))
 GROUP BY field

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fluentlog.ingest.sql import MAX_DEPTH
+from fluentlog.ingest.judge import MAX_DEPTH
 
 
 class _DuplicateKey(ValueError):
