@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from fluentlog.errors import InputError
 
 LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".jsonl.gz", ".ndjson.gz", ".json.gz")
-CHUNK_BYTES = 64 << 20
+CHUNK_BYTES = 128 << 20
 BATCH_ROWS = 8192
 MAX_LINE_BYTES = 16 << 20  # a longer line is rejected as line_too_large
 KEPT_OF_HUGE_LINE = 1 << 20  # bytes of a too-large line kept in the rejects table
