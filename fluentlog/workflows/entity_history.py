@@ -16,7 +16,7 @@ from fluentlog.view import Section, View
 
 HISTORY = """
 SELECT event_id, occurred_at, actor_name, actor_email, actor_role, action,
-       entity_type, entity_id, changes, ip
+       entity_type, entity_id, changes, related, ip
 FROM audit_events
 WHERE (entity_type = $type AND entity_id = $id)
    OR len(list_filter(from_json(related, '[{"type":"VARCHAR","id":"VARCHAR"}]'),
@@ -35,22 +35,30 @@ def run(store: Store, params: Params) -> pa.Table:
     return store.query(HISTORY, {"type": params.entity_type, "id": params.entity_id})
 
 
-def change_lines(changes: str | None) -> str:
-    """`field: before -> after`, one line per changed field."""
+def changes_of(changes: str | None) -> list[dict[str, Any]]:
+    """[{field, from, to}] from the stored `changes` JSON (a value without from/to is `to`)."""
     if not changes:
-        return ""
+        return []
     try:
         parsed = json.loads(changes)
     except ValueError:
-        return changes
+        return [{"field": None, "from": None, "to": changes}]
     if not isinstance(parsed, dict):
-        return json.dumps(parsed)
-    lines = []
-    for field, value in parsed.items():
-        if isinstance(value, dict) and ("from" in value or "to" in value):
-            lines.append(f"{field}: {_show(value.get('from'))} -> {_show(value.get('to'))}")
-        else:
-            lines.append(f"{field}: {_show(value)}")
+        return [{"field": None, "from": None, "to": parsed}]
+    return [{"field": field, "from": value.get("from"), "to": value.get("to")}
+            if isinstance(value, dict) and ("from" in value or "to" in value)
+            else {"field": field, "from": None, "to": value}
+            for field, value in parsed.items()]
+
+
+def change_lines(row: dict[str, Any]) -> str:
+    """`field: before -> after`, one line per changed field, then the related entities."""
+    lines = [f"{c['field']}: {_show(c['from'])} -> {_show(c['to'])}" for c in changes_of(row["changes"])]
+    try:
+        related = json.loads(row["related"]) if row["related"] else []
+    except ValueError:
+        related = []
+    lines += [f"{r.get('type')} {r.get('id')}" for r in related if isinstance(r, dict)]
     return "\n".join(lines)
 
 
@@ -64,11 +72,14 @@ def view(table: pa.Table, params: Params) -> View:
     rows = table.to_pylist()
     shown = pa.table({
         "time": pa.array([r["occurred_at"] for r in rows], pa.timestamp("us", "UTC")),
-        "actor": [f"{r['actor_name'] or ''} <{r['actor_email'] or r.get('actor_id') or '?'}>" for r in rows],
+        "actor": [f"{r['actor_name'] or ''} <{r['actor_email'] or '?'}>" for r in rows],
         "role": [r["actor_role"] for r in rows],
         "action": [r["action"] for r in rows],
-        "changes": [change_lines(r["changes"]) for r in rows],
+        "changes": [change_lines(r) for r in rows],
         "ip": [r["ip"] for r in rows],
     })
+    document = [{**{k: r[k] for k in ("event_id", "occurred_at", "actor_email", "actor_name", "actor_role",
+                                      "action", "entity_type", "entity_id")},
+                 "changes": changes_of(r["changes"]), "ip": r["ip"]} for r in rows]
     title = f"History of {params.entity_type}:{params.entity_id} (oldest first)"
-    return View(rows, [Section(shown, title=title)])
+    return View(document, [Section(shown, title=title)])
