@@ -52,6 +52,7 @@ class Chunk:
     table: pa.Table  # line_no int64, byte_offset int64, raw (string, or binary if not UTF-8)
     raw_is_text: bool
     huge: list[HugeLine] = field(default_factory=list)
+    truncated_line: int | None = None  # the file's last line, when no newline ended it
 
 
 def expand(paths: list[str]) -> list[Path]:
@@ -157,9 +158,8 @@ class JsonLinesReader:
     """Iterates a JSON Lines file (plain or gzip) as Arrow chunks of whole, numbered lines.
 
     Each chunk's lines point into the buffer they were read into (no copy per line);
-    a line keeps its "\n", which JSON reads as whitespace. After iteration,
-    `ends_with_newline` and `last_line_no` tell whether the last record may be
-    truncated (an export still being written).
+    a line keeps its "\n", which JSON reads as whitespace. The last chunk names the
+    file's last line when no newline ended it: it may be a record cut off mid-write.
     """
 
     def __init__(self, path: Path, gzipped: bool, reader: HashingReader,
@@ -243,7 +243,10 @@ class JsonLinesReader:
                 block, self.offset = block[len(_BOM):], len(_BOM)
         if not block and not self.huge:
             return None
-        return self._chunk(bytearray(block), 0, len(block))
+        tail = self._chunk(bytearray(block), 0, len(block))
+        if not self.ends_with_newline:
+            tail.truncated_line = self.last_line_no
+        return tail
 
     def _chunk(self, buf: bytearray, start: int, end: int) -> Chunk:
         """Lines of buf[start:end] (which ends after a newline, or at the end of the file)."""

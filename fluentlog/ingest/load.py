@@ -27,14 +27,14 @@ from fluentlog.ingest.files import (
     sha256_of,
     sniff,
 )
+from fluentlog.ingest.judge import FREE_FORM, NESTED
 from fluentlog.ingest.report import FileReport, LoadReport
 from fluentlog.ingest.strict import strict_reason
 from fluentlog.store import Store, quote_ident, quote_literal
 
 Progress = Callable[[int], None]
-# Fields that hold objects; in Parquet they may be structs or JSON text.
-OBJECT_FIELDS = frozenset(("actor", "entity", "related", "changes", "context", "user",
-                           "location", "device"))
+# Fields that hold objects or any JSON; in Parquet they may be structs or JSON text.
+OBJECT_FIELDS = frozenset((*NESTED, *FREE_FORM))
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def ingest_file(store: Store, path: Path, options: IngestOptions,
         report.discard_counts()
         report.status, report.error = "failed", f"cannot read: {exc.strerror or exc}"
     if report.status == "ingested" and report.records == 0:
-        report.note = "0 records: the file is empty"
+        report.note = "0 records: the file is empty or holds only blank lines"
     return report
 
 
@@ -137,10 +137,8 @@ class _FileLoader:
         if fmt.startswith("jsonl"):
             with path.open("rb") as fh:
                 hashing = HashingReader(fh)
-                lines = JsonLinesReader(path, gzipped, hashing, progress)
-                for chunk in prefetch(iter(lines)):
-                    truncated_line = None if lines.ends_with_newline else lines.last_line_no
-                    self._load_chunk(chunk, truncated_line)
+                for chunk in prefetch(iter(JsonLinesReader(path, gzipped, hashing, progress))):
+                    self._load_chunk(chunk)
                 return hashing.sha256.hexdigest()
         digest = _verified_sha256(path, gzipped)
         if fmt.startswith("json-array"):
@@ -159,10 +157,10 @@ class _FileLoader:
         self._process(raw_is_text=True, truncated_line=None)
         self.store.execute("DROP TABLE chunk")
 
-    def _load_chunk(self, chunk: Chunk, truncated_line: int | None) -> None:
+    def _load_chunk(self, chunk: Chunk) -> None:
         self.store.register("chunk", chunk.table)
         try:
-            self._process(chunk.raw_is_text, truncated_line)
+            self._process(chunk.raw_is_text, chunk.truncated_line)
         finally:
             self.store.unregister("chunk")
         if chunk.huge:
