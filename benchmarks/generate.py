@@ -32,6 +32,9 @@ def audit_lines(n: int, rnd: random.Random):
     span = 300 * 86400
     for i in range(n):
         user = rnd.randrange(2000)
+        if i % 20000 == 7:  # now and then a user is removed or changes role (offboarding)
+            yield user_event(i, stamp(i * span / n), rnd)
+            continue
         yield json.dumps({
             "id": f"aud_{i:012d}", "occurred_at": stamp(i * span / n), "action": rnd.choice(ACTIONS),
             "actor": {"id": f"usr_{user:05d}", "email": f"user{user}@northside.example", "name": f"User {user}",
@@ -43,6 +46,20 @@ def audit_lines(n: int, rnd: random.Random):
             "context": {"ip": f"203.0.{rnd.randrange(256)}.{rnd.randrange(256)}", "user_agent": UA,
                         "request_id": f"req_{rnd.getrandbits(48):012x}"},
         }) + "\n"
+
+
+def user_event(i: int, when: str, rnd: random.Random) -> str:
+    admin, target = rnd.randrange(2000), rnd.randrange(2000)
+    removed = rnd.random() < 0.5
+    return json.dumps({
+        "id": f"aud_{i:012d}", "occurred_at": when, "action": "user.removed" if removed else "user.role_changed",
+        "actor": {"id": f"usr_{admin:05d}", "email": f"user{admin}@northside.example", "name": f"User {admin}",
+                  "role": "admin"},
+        "entity": {"type": "user", "id": f"usr_{target:05d}", "email": f"user{target}@northside.example"},
+        "changes": {"status": {"from": "active", "to": "removed"}} if removed
+        else {"role": {"from": "admin", "to": "scheduler"}},
+        "context": {"ip": "203.0.113.7", "user_agent": UA, "request_id": f"req_{rnd.getrandbits(48):012x}"},
+    }) + "\n"
 
 
 def access_lines(n: int, rnd: random.Random):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,7 +22,11 @@ from fluentlog.errors import ExitCode, FluentlogError, UsageError
 from fluentlog.render import Format, default_format
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from fluentlog.config import Config
+    from fluentlog.store import Store
+    from fluentlog.timeparse import TimeRange
     from fluentlog.view import View
 
 EXIT_CODES_HELP = (
@@ -58,6 +64,21 @@ WaitOpt = Annotated[float, typer.Option(
     "--wait", help="Seconds to wait for a busy database before giving up (exit 75).", min=0)]
 
 
+SinceOpt = Annotated[str | None, typer.Option(
+    "--since", help="Start: 2026-11-20, 2026-11-20T14:05 (zone-less: --tz), 7d, 24h, today ... Default: all.",
+    show_default=False)]
+UntilOpt = Annotated[str | None, typer.Option(
+    "--until", help="End; a date alone includes that whole day. Default: now.", show_default=False)]
+TzOpt = Annotated[str | None, typer.Option(
+    "--tz", help="Time zone for tables and for zone-less times you type (default: config `timezone`, else UTC). "
+                 "JSON stays UTC.", show_default=False)]
+AroundOpt = Annotated[str | None, typer.Option(
+    "--around", help="The time a problem was reported (2026-11-17T14:00, or 14:00 today): show events around it.",
+    show_default=False)]
+WindowOpt = Annotated[str, typer.Option("--window", help="With --around: how far either side (30m, 2h, 1d).")]
+ExitCodeOpt = Annotated[bool, typer.Option("--exit-code", help="Exit 1 when there is any finding (for cron).")]
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"fluentlog {__version__}")
@@ -79,10 +100,10 @@ def _settings(config_path: Path | None) -> Config:
     return config.load(config_path)
 
 
-def _show(view: View, fmt: Format | None, cfg: Config) -> None:
+def _show(view: View, fmt: Format | None, cfg: Config, zone: str | None = None) -> None:
     from fluentlog.render import render
     try:
-        render(view, fmt or default_format(), out, err, cfg.timezone)
+        render(view, fmt or default_format(), out, err, zone or cfg.timezone)
     except BrokenPipeError:
         # The reader (`| head`) has gone: stop quietly, and keep Python quiet at exit too.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -141,6 +162,158 @@ def status(db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = Non
     _show(workflow.view(result), fmt, cfg)
 
 
+def _zone(tz: str | None, cfg: Config) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    zone = tz or cfg.timezone
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"--tz: {zone!r} is not a known time zone", hint="e.g. UTC or America/New_York") from None
+    return zone
+
+
+def _range(since: str | None, until: str | None, zone: str, around: str | None = None,
+           window: str | None = None) -> TimeRange:
+    from datetime import UTC, datetime
+
+    from fluentlog import timeparse
+    now = datetime.now(UTC)
+    if around is not None:
+        if since or until:
+            raise UsageError("give --around or --since/--until, not both")
+        return timeparse.parse_around(around, window, zone, now)
+    return timeparse.parse_range(since, until, zone, now)
+
+
+@contextmanager
+def _reading(db: Path | None, cfg: Config, wait: float) -> Iterator[Store]:
+    from fluentlog import config
+    from fluentlog.store import Store
+    database = config.resolve_database(db, cfg)
+    if not database.exists():
+        raise FluentlogError(f"no database at {database}", hint="load exports first: fluentlog ingest PATH...")
+    with Store.open(database, read_only=True, wait=wait) as store:
+        yield store
+
+
+@app.command("who-changed")
+def who_changed(
+    target: Annotated[str | None, typer.Argument(
+        help="type:id (appointment:APT-1042), a bare id (exact, any type) or a user's email.",
+        show_default=False)] = None,
+    entity_type: Annotated[str | None, typer.Option("--type", help="Entity type, with --id.",
+                                                       show_default=False)] = None,
+    entity_id: Annotated[str | None, typer.Option("--id", help="Entity id.", show_default=False)] = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="Only changes by this email.",
+                                                 show_default=False)] = None,
+    action: Annotated[str | None, typer.Option("--action", help="Only these actions; a glob such as user.*",
+                                                  show_default=False)] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Keep the newest N (still shown oldest first).",
+                                                 show_default=False)] = None,
+    since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
+    db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None, wait: WaitOpt = 30.0,
+) -> None:
+    """Who changed an entity: every audit event on it or naming it, oldest first.
+
+    Example: fluentlog who-changed appointment:APT-1042 --since 30d
+    """
+    from fluentlog.workflows import who_changed as workflow
+    cfg = _settings(config_path)
+    zone = _zone(tz, cfg)
+    params = workflow.Params(target, entity_type, entity_id, actor, action, _range(since, until, zone), limit)
+    workflow.resolve(params)  # a usage error before the database is opened
+    with _reading(db, cfg, wait) as store:
+        result = workflow.run(store, params)
+    _show(workflow.view(result, zone), fmt, cfg, zone)
+
+
+@app.command()
+def signins(
+    email: Annotated[str | None, typer.Option("--email", help="The account's email.", show_default=False)] = None,
+    ip: Annotated[str | None, typer.Option("--ip", help="An IP address instead (adds password_spray).",
+                                              show_default=False)] = None,
+    since: SinceOpt = None, until: UntilOpt = None, around: AroundOpt = None, window: WindowOpt = "2h",
+    exit_code: ExitCodeOpt = False, tz: TzOpt = None,
+    db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None, wait: WaitOpt = 30.0,
+) -> None:
+    """A person's sign-ins with findings: repeated failures, success after failures, new
+    country/IP/device, impossible travel (and password spray with --ip).
+
+    Example: fluentlog signins --email nina.patel@northside.example --around "2026-11-17T14:00" --window 12h
+    """
+    from fluentlog.workflows import signins as workflow
+    cfg = _settings(config_path)
+    zone = _zone(tz, cfg)
+    params = workflow.Params(email, ip, _range(since, until, zone, around, window), cfg.detect)
+    with _reading(db, cfg, wait) as store:
+        result = workflow.run(store, params)
+    _show(workflow.view(result, zone), fmt, cfg, zone)
+    if exit_code and result.findings:
+        raise typer.Exit(ExitCode.FINDINGS)
+
+
+@app.command()
+def offboarding(
+    email: Annotated[str | None, typer.Option("--email", help="The removed (or re-roled) user's email.",
+                                                 show_default=False)] = None,
+    all_users: Annotated[bool, typer.Option("--all", help="Every user removed or re-roled in --since/--until.")]
+    = False,
+    removed_at: Annotated[str | None, typer.Option(
+        "--removed-at", help="When you removed them: a missing user.removed event is then a finding.",
+        show_default=False)] = None,
+    window: Annotated[str, typer.Option("--window", help="Review others' sensitive changes this far around it.")]
+    = "7d",
+    since: SinceOpt = None, until: UntilOpt = None, exit_code: ExitCodeOpt = False, tz: TzOpt = None,
+    db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None, wait: WaitOpt = 30.0,
+) -> None:
+    """Check a removal or role change: is it logged, and has the person come back?
+
+    Example: fluentlog offboarding --all --since 30d --exit-code
+    """
+    from datetime import UTC, datetime
+
+    from fluentlog import timeparse
+    from fluentlog.workflows import offboarding as workflow
+    cfg = _settings(config_path)
+    zone = _zone(tz, cfg)
+    removed = timeparse.parse_range(removed_at, None, zone, datetime.now(UTC)).since if removed_at else None
+    params = workflow.Params(email, removed, timeparse.parse_duration(window) and _days(window), all_users,
+                             _range(since, until, zone))
+    with _reading(db, cfg, wait) as store:
+        reports = workflow.run(store, params)
+    _show(workflow.view(reports, params), fmt, cfg, zone)
+    if exit_code and any(r["findings"] for r in reports):
+        raise typer.Exit(ExitCode.FINDINGS)
+
+
+def _days(window: str) -> timedelta:
+    from datetime import UTC, datetime
+
+    from fluentlog import timeparse
+    now = datetime(2000, 1, 1, tzinfo=UTC)
+    return (now + timeparse.parse_duration(window)) - now
+
+
+@app.command()
+def timeline(
+    email: Annotated[str, typer.Option("--email", help="The person's email.", show_default=False)],
+    since: SinceOpt = None, until: UntilOpt = None, around: AroundOpt = None, window: WindowOpt = "2h",
+    tz: TzOpt = None, db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None,
+    wait: WaitOpt = 30.0,
+) -> None:
+    """One person's story: their sign-ins, their actions, and changes made to their user.
+
+    Example: fluentlog timeline --email lee.park@northside.example --since 2026-11-01
+    """
+    from fluentlog.workflows import timeline as workflow
+    cfg = _settings(config_path)
+    zone = _zone(tz, cfg)
+    params = workflow.Params(email, _range(since, until, zone, around, window))
+    with _reading(db, cfg, wait) as store:
+        items = workflow.run(store, params)
+    _show(workflow.view(items, params, zone), fmt, cfg, zone)
+
+
 @app.command()
 def init(
     config_path: ConfigOpt = None,
@@ -176,9 +349,10 @@ def demo(fmt: FormatOpt = None) -> None:
     from fluentlog.config import Config
     from fluentlog.demo import run_demo
     chosen = fmt or default_format()
-    for heading, view in run_demo():
+    for command, explanation, view in run_demo():
         if chosen is Format.table:
-            out.rule(heading)
+            out.rule(command, align="left")
+            out.print(explanation, style="italic", highlight=False)
         _show(view, chosen, Config())
 
 

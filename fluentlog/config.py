@@ -24,7 +24,25 @@ LOCAL_CONFIG = Path("fluentlog.toml")
 DEFAULT_DB = Path("fluentlog.duckdb")
 ROLES = ("owner", "admin", "compliance")
 
-TOP_KEYS = ("database", "timezone", "source_timezone", "operators")
+TOP_KEYS = ("database", "timezone", "source_timezone", "operators", "detect")
+
+
+@dataclass(frozen=True)
+class Detect:
+    """Thresholds of the sign-in findings (`[detect]` in the config)."""
+
+    failures: int = 5  # repeated_failures: at least this many failures of one account ...
+    failures_window_minutes: int = 15  # ... within this many minutes
+    success_after_minutes: int = 60  # success_after_failures: a success this soon after a burst
+    baseline_days: int = 90  # new_country/new_ip/new_device: look back this far ...
+    baseline_successes: int = 3  # ... and only when there were this many earlier successes
+    travel_kmh: int = 1000  # impossible_travel: faster than this between two successes
+    travel_country_hours: int = 2  # without coordinates: other country sooner than this
+    spray_accounts: int = 5  # password_spray: failures against this many accounts ...
+    spray_window_minutes: int = 60  # ... from one IP within this many minutes
+
+
+DETECT_KEYS = tuple(Detect.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
@@ -34,6 +52,7 @@ class Config:
     timezone: str = "UTC"
     source_timezone: str = "UTC"
     operators: Mapping[str, str] = field(default_factory=dict)
+    detect: Detect = field(default_factory=Detect)
 
 
 def user_config_path() -> Path:
@@ -84,6 +103,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Config:
         timezone=_zone(data, "timezone", path),
         source_timezone=_zone(data, "source_timezone", path),
         operators=_operators(data.get("operators", {}), path),
+        detect=_detect(data.get("detect", {}), path),
     )
 
 
@@ -160,3 +180,13 @@ def _operators(table: Any, path: Path) -> dict[str, str]:
                               hint=f"did you mean {near[0]!r}?" if near else f"built-in roles: {', '.join(ROLES)}")
         result[account] = role
     return result
+
+
+def _detect(table: Any, path: Path) -> Detect:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: `detect` must be a table of thresholds")
+    _refuse_unknown(table, DETECT_KEYS, path, "detect.")
+    for key, value in table.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{path}: `detect.{key}` must be a whole number of at least 1, got {value!r}")
+    return Detect(**table)

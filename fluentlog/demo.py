@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fluentlog.config import current_operator
@@ -26,22 +27,40 @@ def sample_dir() -> Path:
                          hint="reinstall fluentlog with `pip install .` from a full checkout")
 
 
-def run_demo() -> Iterator[tuple[str, View]]:
+def run_demo() -> Iterator[tuple[str, str, View]]:
+    """(command, what it shows, view) for each step of the tour."""
     from fluentlog.ingest import IngestOptions, ingest, report_view
     from fluentlog.store import Store
-    from fluentlog.workflows import entity_history, status
+    from fluentlog.timeparse import TimeRange, parse_around
+    from fluentlog.workflows import offboarding, signins, status, timeline, who_changed
 
     folder = sample_dir()
-    with tempfile.TemporaryDirectory(prefix="fluentlog-demo-") as tmp:
-        with Store.open(Path(tmp) / "demo.duckdb") as store:
-            report = ingest(store, [folder / name for name in SAMPLE_FILES], IngestOptions(operator=current_operator()))
-            loaded = report_view(report)
-            loaded.notes.append("The Parquet files hold the same events as the JSON Lines files: "
-                                "every one of their records is counted as a duplicate and stored once.")
-            yield "1. Load the sample exports (JSON Lines, then the same events as Parquet)", loaded
-            yield "2. What is loaded (fluentlog status)", status.view(status.run(store, status.Params()))
-            params = entity_history.Params("appointment", "APT-1042")
-            story = entity_history.view(entity_history.run(store, params), params)
-            story.notes.append("APT-1042 was rescheduled, its interpreter swapped, canceled by an admin "
-                               "and reinstated the next morning: each step names who did it.")
-            yield "3. Who changed appointment APT-1042?", story
+    with tempfile.TemporaryDirectory(prefix="fluentlog-demo-") as tmp, \
+            Store.open(Path(tmp) / "demo.duckdb") as store:
+        report = ingest(store, [folder / name for name in SAMPLE_FILES], IngestOptions(operator=current_operator()))
+        loaded = report_view(report)
+        loaded.notes.append("The Parquet files hold the same events as the JSON Lines files: "
+                            "every one of their records is a duplicate and is stored once.")
+        yield ("1. fluentlog ingest sample_data/", "Every record is inserted, a duplicate, a conflict or rejected.",
+               loaded)
+        yield ("2. fluentlog status", "What is loaded. 14-15 Oct have no events at all: an export never arrived.",
+               status.view(status.run(store, status.Params())))
+        changed = who_changed.Params(target="appointment:APT-1042")
+        yield ("3. fluentlog who-changed appointment:APT-1042",
+               "Rescheduled, its interpreter swapped, canceled by an admin, reinstated the next morning.",
+               who_changed.view(who_changed.run(store, changed)))
+        now = datetime(2026, 11, 20, tzinfo=UTC)
+        nina = signins.Params(email="nina.patel@northside.example",
+                              range=parse_around("2026-11-17T09:00Z", "12h", "UTC", now))
+        yield ("4. fluentlog signins --email nina.patel@northside.example --around 2026-11-17T09:00Z --window 12h",
+               "Nine failed passwords from Lagos, then a success from the same IP: a brute force that worked.",
+               signins.view(signins.run(store, nina)))
+        gone = offboarding.Params(all=True, range=TimeRange())
+        yield ("5. fluentlog offboarding --all",
+               "Lee Park was removed on 2 Nov and came back through SSO a week later; Olivia Grant's is clean.",
+               offboarding.view(offboarding.run(store, gone), gone))
+        lee = timeline.Params(email="lee.park@northside.example",
+                              range=TimeRange(since=datetime(2026, 11, 1, tzinfo=UTC)))
+        yield ("6. fluentlog timeline --email lee.park@northside.example --since 2026-11-01",
+               "One list: the removal, a refused password, the SSO sign-in that worked, an assignment he made.",
+               timeline.view(timeline.run(store, lee), lee))

@@ -87,8 +87,9 @@ def _write_tables(view: View, out: Console, zone: ZoneInfo) -> None:
             short = widest <= SHORT_CELL
             table.add_column(header, justify="right" if is_num else "left", no_wrap=short, overflow="fold",
                              min_width=max(widest, len(header)) if short else None)
-        for row in zip(*columns, strict=True):
-            table.add_row(*row)
+        styles = section.row_styles or [None] * section.table.num_rows
+        for row, style in zip(zip(*columns, strict=True), styles, strict=True):
+            table.add_row(*row, style=style)
         out.print(table)
 
 
@@ -102,9 +103,9 @@ def _csv_value(value: Any) -> Any:
 
 
 def _write_csv(view: View, stream: TextIO) -> None:
-    if not view.sections:
+    if view.csv is None and not view.sections:
         return
-    table = view.sections[0].table
+    table = view.csv if view.csv is not None else view.sections[0].table
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(table.column_names)
     for row in table.to_pylist():

@@ -18,6 +18,7 @@ class Section:
     table: pa.Table
     title: str | None = None
     caption: str | None = None
+    row_styles: list[str | None] | None = None  # e.g. failures in red
 
 
 @dataclass
@@ -25,6 +26,7 @@ class View:
     document: Any  # the stable JSON shape; a list becomes one JSON Lines record per item
     sections: list[Section] = field(default_factory=list)  # table view; csv writes the first
     notes: list[str] = field(default_factory=list)  # for people, on stderr in table view
+    csv: pa.Table | None = None  # what --format csv writes, when not the first section
 
 
 def jsonable(value: Any) -> Any:

@@ -18,8 +18,9 @@ def _loaded_after(code: str) -> set[str]:
 
 
 def test_core_imports_without_typer_or_rich() -> None:
-    loaded = _loaded_after("import fluentlog.store, fluentlog.ingest, fluentlog.config, fluentlog.workflows.status, "
-                           "fluentlog.workflows.entity_history, fluentlog.demo")
+    loaded = _loaded_after("import fluentlog.store, fluentlog.ingest, fluentlog.config, fluentlog.timeparse, "
+                           "fluentlog.workflows.status, fluentlog.workflows.who_changed, fluentlog.workflows.signins, "
+                           "fluentlog.workflows.offboarding, fluentlog.workflows.timeline, fluentlog.demo")
     assert "typer" not in loaded and "rich" not in loaded
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, FILES, ROOT, cli
 
-COMMANDS = ("ingest", "status", "init", "demo")
+COMMANDS = ("ingest", "status", "who-changed", "signins", "offboarding", "timeline", "init", "demo")
 
 
 def test_help_lists_commands_and_exit_codes() -> None:

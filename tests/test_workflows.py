@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT, load
 
 from fluentlog.store import Store
-from fluentlog.workflows import entity_history, status
+from fluentlog.workflows import status, who_changed
 
 SAMPLE = ROOT / "sample_data"
 
@@ -24,8 +24,7 @@ def sample_db(tmp_path_factory) -> Path:
 
 def test_history_is_oldest_first_and_includes_related_mentions(sample_db: Path) -> None:
     with Store.open(sample_db, read_only=True) as store:
-        params = entity_history.Params("appointment", "APT-1042")
-        view = entity_history.view(entity_history.run(store, params), params)
+        view = who_changed.view(who_changed.run(store, who_changed.Params("appointment:APT-1042")))
     actions = [e["action"] for e in view.document]
     assert actions == ["appointment.created", "interpreter.assigned", "appointment.edited",
                        "interpreter.unassigned", "interpreter.assigned", "appointment.canceled",
@@ -38,8 +37,8 @@ def test_history_is_oldest_first_and_includes_related_mentions(sample_db: Path) 
 
 def test_history_matches_an_entity_named_only_as_related(sample_db: Path) -> None:
     with Store.open(sample_db, read_only=True) as store:
-        table = entity_history.run(store, entity_history.Params("interpreter", "INT-0103"))
-    assert "APT-1042" in table.column("entity_id").to_pylist()
+        result = who_changed.run(store, who_changed.Params("interpreter:INT-0103"))
+    assert "APT-1042" in [e["entity_id"] for e in result.events]
 
 
 def test_status_counts_and_the_missing_export(sample_db: Path) -> None:

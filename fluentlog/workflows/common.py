@@ -1,0 +1,69 @@
+"""Small helpers the investigations share: matching emails, showing changes and times."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+BIG_LIMIT = 2**62  # LIMIT for "no limit" (a bound parameter cannot be NULL there)
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
+
+
+def json_needle(value: str) -> str:
+    """`value` as it appears inside stored JSON text, for a cheap contains() prefilter;
+    '' (which every text contains) when JSON would escape it."""
+    escaped = json.dumps(value, ensure_ascii=False)[1:-1]
+    return value if escaped == value else ""
+
+
+def changes_of(changes: str | None) -> list[dict[str, Any]]:
+    """[{field, from, to}] from stored `changes` JSON; a value without from/to is `to`."""
+    if not changes:
+        return []
+    try:
+        parsed = json.loads(changes)
+    except (ValueError, RecursionError):
+        return [{"field": None, "from": None, "to": changes}]
+    if not isinstance(parsed, dict):
+        return [{"field": None, "from": None, "to": parsed}]
+    return [{"field": field, "from": value.get("from"), "to": value.get("to")}
+            if isinstance(value, dict) and ("from" in value or "to" in value)
+            else {"field": field, "from": None, "to": value}
+            for field, value in parsed.items()]
+
+
+def related_of(related: str | None) -> list[dict[str, Any]]:
+    try:
+        items = json.loads(related) if related else []
+    except (ValueError, RecursionError):
+        return []
+    return [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
+
+
+def show_value(value: Any, zone: ZoneInfo) -> str:
+    """A change value for people: times in the display zone, JSON for the rest."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, str):
+        if _ISO_TIME.match(value):
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            except ValueError:
+                pass
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def change_text(changes: list[dict[str, Any]], related: list[dict[str, Any]], zone: ZoneInfo) -> str:
+    """`start_time: 2026-06-20 15:00 -> 2026-06-21 16:30`, one line per field, then related."""
+    lines = [f"{c['field']}: {show_value(c['from'], zone)} -> {show_value(c['to'], zone)}" for c in changes]
+    lines += [f"{r.get('type')} {r.get('id')}" for r in related]
+    return "\n".join(lines)
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(UTC) if moment is not None else None

@@ -1,0 +1,72 @@
+"""timeline: one person's story in one list — their sign-ins, what they did in the
+audit log, and what was done to them (their user entity), oldest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+
+from fluentlog.store import Store
+from fluentlog.timeparse import TimeRange
+from fluentlog.view import Section, View
+from fluentlog.workflows.common import change_text, changes_of, related_of
+
+TIMELINE = """
+SELECT * FROM (
+  SELECT 'access' AS stream, 'signin' AS role, event_id, occurred_at, event AS action, outcome,
+         user_email AS actor_email, NULL AS entity_type, NULL AS entity_id, NULL AS changes, NULL AS related,
+         ip, country, city, device_id
+  FROM access_events WHERE lower(user_email) = lower($email)
+  UNION ALL
+  SELECT 'audit', CASE WHEN lower(actor_email) = lower($email) THEN 'actor' ELSE 'subject' END, event_id,
+         occurred_at, action, NULL, actor_email, entity_type, entity_id, changes, related, ip, NULL, NULL, NULL
+  FROM audit_events
+  WHERE lower(actor_email) = lower($email) OR (entity_type = 'user' AND lower(entity_email) = lower($email))
+)
+WHERE ($since IS NULL OR occurred_at >= $since) AND ($until IS NULL OR occurred_at < $until)
+ORDER BY occurred_at, stream, event_id
+"""
+KEYS = ("stream", "role", "event_id", "occurred_at", "action", "outcome", "actor_email", "entity_type",
+        "entity_id", "ip", "country", "city", "device_id")
+
+
+@dataclass(frozen=True)
+class Params:
+    email: str
+    range: TimeRange = field(default_factory=TimeRange)
+
+
+def run(store: Store, params: Params) -> list[dict[str, Any]]:
+    return store.query(TIMELINE, {"email": params.email, "since": params.range.since,
+                                  "until": params.range.until}).to_pylist()
+
+
+def view(items: list[dict[str, Any]], params: Params, zone: str = "UTC") -> View:
+    tz = ZoneInfo(zone)
+    center = params.range.center
+    docs = []
+    for i in items:
+        doc = {**{k: i[k] for k in KEYS}, "changes": changes_of(i["changes"])}
+        if center is not None:
+            doc["offset_seconds"] = round((i["occurred_at"] - center).total_seconds())
+        docs.append(doc)
+    shown = pa.table({
+        "time": pa.array([i["occurred_at"] for i in items], pa.timestamp("us", "UTC")),
+        "stream": [i["stream"] for i in items],
+        "what": [i["action"] for i in items],
+        "outcome / by": [i["outcome"] if i["stream"] == "access" else
+                         ("by them" if i["role"] == "actor" else f"by {i['actor_email']}") for i in items],
+        "on": pa.array([f"{i['entity_type']}:{i['entity_id']}" if i["entity_type"] else None for i in items],
+                       pa.string()),
+        "detail": [change_text(d["changes"], related_of(i["related"]), tz) for d, i in zip(docs, items, strict=True)],
+        "ip": pa.array([i["ip"] for i in items], pa.string()),
+    })
+    styles = ["red" if (i["outcome"] or "").lower() == "failure" else None for i in items]
+    notes = [] if items else [f"Nothing found for {params.email} in the selected time range."]
+    csv = pa.table({k: pa.array([str(d[k]) if d[k] is not None and k != "occurred_at" else d[k] for d in docs],
+                                pa.timestamp("us", "UTC") if k == "occurred_at" else pa.string()) for k in KEYS})
+    return View(docs, [Section(shown, title=f"Timeline of {params.email} (oldest first)", row_styles=styles)],
+                notes, csv=csv)

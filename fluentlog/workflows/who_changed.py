@@ -1,0 +1,166 @@
+"""who-changed: an entity's story — every audit event on it, or naming it as related.
+
+Oldest first; --limit keeps the newest N. The target is `type:id`, a bare id (exact,
+across all entity types) or an email (a user entity with that email).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+
+from fluentlog.errors import UsageError
+from fluentlog.store import Store
+from fluentlog.timeparse import TimeRange
+from fluentlog.view import Section, View
+from fluentlog.workflows.common import BIG_LIMIT, change_text, changes_of, json_needle, related_of
+
+_RELATED = "from_json(e.related, '[{\"type\":\"VARCHAR\",\"id\":\"VARCHAR\"}]')"
+_WHERE = f"""
+WHERE (
+    ($id IS NOT NULL AND e.entity_id = $id AND ($type IS NULL OR e.entity_type = $type))
+ OR ($email IS NOT NULL AND e.entity_type = 'user'
+     AND (lower(e.entity_email) = lower($email) OR list_contains((SELECT ids FROM user_ids), e.entity_id)))
+ OR (e.related IS NOT NULL AND $id IS NOT NULL AND contains(e.related, $needle)
+     AND list_bool_or(list_transform({_RELATED}, lambda r: r.id = $id AND ($type IS NULL OR r.type = $type))))
+ OR (e.related IS NOT NULL AND $email IS NOT NULL AND contains(e.related, '"user"')
+     AND list_has_any(list_transform(list_filter({_RELATED}, lambda r: r.type = 'user'), lambda r: r.id),
+                      (SELECT ids FROM user_ids)))
+)
+AND ($actor IS NULL OR lower(e.actor_email) = lower($actor))
+AND ($action IS NULL OR e.action GLOB $action)
+AND ($since IS NULL OR e.occurred_at >= $since)
+AND ($until IS NULL OR e.occurred_at < $until)
+"""
+# The ids a user entity with that email has had (an email target also matches `related`).
+_USER_IDS = """
+WITH user_ids AS (
+  SELECT coalesce(list(DISTINCT entity_id), []) AS ids FROM audit_events
+  WHERE $email IS NOT NULL AND entity_type = 'user' AND lower(entity_email) = lower($email)
+)"""
+HISTORY = _USER_IDS + """
+SELECT * FROM (
+  SELECT e.event_id, e.occurred_at, e.actor_email, e.actor_name, e.actor_role, e.action,
+         e.entity_type, e.entity_id, e.changes, e.related, e.ip
+  FROM audit_events e""" + _WHERE + """
+  ORDER BY e.occurred_at DESC, e.event_id DESC
+  LIMIT $limit
+) ORDER BY occurred_at, event_id
+"""
+COUNT = _USER_IDS + "\nSELECT count(*) FROM audit_events e" + _WHERE
+LOADED = "SELECT min(occurred_at), max(occurred_at) FROM audit_events"
+
+
+@dataclass(frozen=True)
+class Params:
+    target: str | None = None
+    entity_type: str | None = None
+    entity_id: str | None = None
+    actor: str | None = None
+    action: str | None = None  # a glob: user.*
+    range: TimeRange = field(default_factory=TimeRange)
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    entity_type: str | None = None
+    entity_id: str | None = None
+    email: str | None = None
+
+    def describe(self) -> str:
+        if self.email:
+            return f"user {self.email}"
+        return f"{self.entity_type}:{self.entity_id}" if self.entity_type else f"id {self.entity_id}"
+
+
+@dataclass
+class Result:
+    target: Target
+    events: list[dict[str, Any]]
+    left_out: int  # older matches dropped by --limit
+    loaded: tuple[Any, Any]  # the audit stream's first and last event times
+
+
+def resolve(params: Params) -> Target:
+    """TARGET, or --type/--id, into what to match."""
+    target = params.target.strip() if params.target else None
+    if target and (params.entity_id or params.entity_type):
+        raise UsageError("give TARGET or --type/--id, not both", hint="fluentlog who-changed appointment:APT-1042")
+    if target and "@" in target:
+        return Target(email=target)
+    if target and ":" in target and target.split(":", 1)[0].replace("_", "").isalpha():
+        entity_type, entity_id = target.split(":", 1)
+        if entity_id:
+            return Target(entity_type, entity_id)
+    if target:
+        return Target(entity_id=target)
+    if params.entity_id:
+        return Target(params.entity_type, params.entity_id)
+    raise UsageError("say which entity: TARGET (type:id, an id or an email) or --id",
+                     hint="fluentlog who-changed appointment:APT-1042")
+
+
+def run(store: Store, params: Params) -> Result:
+    target = resolve(params)
+    if params.limit is not None and params.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    values = {
+        "type": target.entity_type, "id": target.entity_id, "email": target.email,
+        "needle": json_needle(target.entity_id) if target.entity_id else "",
+        "actor": params.actor, "action": params.action,
+        "since": params.range.since, "until": params.range.until,
+    }
+    events = store.query(HISTORY, {**values, "limit": params.limit or BIG_LIMIT}).to_pylist()
+    left_out = 0
+    if params.limit is not None and len(events) == params.limit:
+        left_out = store.scalar(COUNT, values) - len(events)
+    loaded = store.rows(LOADED)[0]
+    return Result(target, events, left_out, loaded)
+
+
+def document(event: dict[str, Any]) -> dict[str, Any]:
+    keys = ("event_id", "occurred_at", "actor_email", "actor_name", "actor_role", "action", "entity_type",
+            "entity_id")
+    return {**{k: event[k] for k in keys}, "changes": changes_of(event["changes"]), "ip": event["ip"]}
+
+
+def view(result: Result, zone: str = "UTC") -> View:
+    tz = ZoneInfo(zone)
+    rows = result.events
+    docs = [document(e) for e in rows]
+    shown = pa.table({
+        "time": pa.array([e["occurred_at"] for e in rows], pa.timestamp("us", "UTC")),
+        "actor": [f"{e['actor_name'] or ''} <{e['actor_email'] or '?'}>".strip() for e in rows],
+        "role": pa.array([e["actor_role"] for e in rows], pa.string()),
+        "action": pa.array([e["action"] for e in rows], pa.string()),
+        "change": [change_text(d["changes"], related_of(e["related"]), tz) for d, e in zip(docs, rows, strict=True)],
+        "ip": pa.array([e["ip"] for e in rows], pa.string()),
+    })
+    flat = pa.table({
+        **{k: pa.array([d[k] for d in docs], pa.string()) for k in ("event_id",)},
+        "occurred_at": pa.array([d["occurred_at"] for d in docs], pa.timestamp("us", "UTC")),
+        **{k: pa.array([d[k] for d in docs], pa.string())
+           for k in ("actor_email", "actor_name", "actor_role", "action", "entity_type", "entity_id")},
+        "changes": ["; ".join(f"{c['field']}: {_flat(c['from'])} -> {_flat(c['to'])}" for c in d["changes"])
+                    for d in docs],
+        "ip": pa.array([d["ip"] for d in docs], pa.string()),
+    })
+    notes = []
+    if result.left_out:
+        notes.append(f"{result.left_out} older event(s) left out by --limit; showing the newest {len(rows)}.")
+    if not rows:
+        first, last = result.loaded
+        span = (f"the audit log loaded runs from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"
+                if first else "no audit events are loaded yet (fluentlog ingest PATH...)")
+        notes.append(f"Nothing matched {result.target.describe()}; {span}.")
+    title = f"Who changed {result.target.describe()} (oldest first)"
+    return View(docs, [Section(shown, title=title)], notes, csv=flat)
+
+
+def _flat(value: Any) -> str:
+    import json
+    return "(none)" if value is None else value if isinstance(value, str) else json.dumps(value)
