@@ -40,6 +40,8 @@ def default_format(stream: TextIO | None = None) -> Format:
 
 
 def render(view: View, fmt: Format, out: Console, err: Console, tz: str = "UTC") -> None:
+    for warning in view.warnings:
+        err.print(Text(f"fluentlog: {warning}"))
     if fmt is Format.json:
         out.file.write(json.dumps(jsonable(view.document), indent=2, ensure_ascii=False) + "\n")
     elif fmt is Format.jsonl:

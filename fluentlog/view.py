@@ -26,6 +26,7 @@ class View:
     document: Any  # the stable JSON shape; a list becomes one JSON Lines record per item
     sections: list[Section] = field(default_factory=list)  # table view; csv writes the first
     notes: list[str] = field(default_factory=list)  # for people, on stderr in table view
+    warnings: list[str] = field(default_factory=list)  # on stderr whatever the format
     csv: pa.Table | None = None  # what --format csv writes, when not the first section
 
 

@@ -23,7 +23,8 @@ def story() -> list[dict]:
         audit(30, "appointment.edited", "tom@x.example", apt, changes={"start_time": {
             "from": "2026-06-20T15:00:00Z", "to": "2026-06-21T16:30:00Z"}}),
         audit(40, "interpreter.changed", "tom@x.example", ("interpreter", "INT-553")),
-        audit(100, "user.role_changed", ADMIN, ("user", "usr_lee"), LEE, {"role": {"from": "admin", "to": "scheduler"}}),
+        audit(100, "user.role_changed", ADMIN, ("user", "usr_lee"), LEE,
+              {"role": {"from": "admin", "to": "scheduler"}}),
         audit(120, "user.removed", ADMIN, ("user", "usr_lee"), LEE, {"status": {"from": "active", "to": "removed"}}),
         audit(130, "rate_rule.changed", "tom@x.example", ("rate_rule", "RR-1"), changes={"x": {"from": 1, "to": 2}}),
         audit(900, "template.changed", "tom@x.example", ("template", "T-1")),

@@ -149,16 +149,16 @@ def view(result: Result, zone: str = "UTC") -> View:
                     for d in docs],
         "ip": pa.array([d["ip"] for d in docs], pa.string()),
     })
-    notes = []
+    notes, warnings = [], []
     if result.left_out:
-        notes.append(f"{result.left_out} older event(s) left out by --limit; showing the newest {len(rows)}.")
+        warnings.append(f"{result.left_out} older event(s) left out by --limit; showing the newest {len(rows)}.")
     if not rows:
         first, last = result.loaded
         span = (f"the audit log loaded runs from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"
                 if first else "no audit events are loaded yet (fluentlog ingest PATH...)")
         notes.append(f"Nothing matched {result.target.describe()}; {span}.")
     title = f"Who changed {result.target.describe()} (oldest first)"
-    return View(docs, [Section(shown, title=title)], notes, csv=flat)
+    return View(docs, [Section(shown, title=title)], notes, warnings, csv=flat)
 
 
 def _flat(value: Any) -> str:
