@@ -21,14 +21,15 @@ from fluentlog.workflows.common import changes_of
 
 USER_IDS = """
 SELECT DISTINCT entity_id FROM audit_events WHERE entity_type = 'user' AND lower(entity_email) = lower($email)
-UNION SELECT DISTINCT user_id FROM access_events WHERE lower(user_email) = lower($email) AND user_id IS NOT NULL
 """
 _IS_USER = "(e.entity_type = 'user' AND (lower(e.entity_email) = lower($email) OR list_contains($ids, e.entity_id)))"
-USER_CHANGES = f"""
-SELECT e.event_id, e.occurred_at, e.action, e.actor_email, e.actor_name, e.actor_role, e.changes
-FROM audit_events e
-WHERE e.action IN ('user.removed', 'user.role_changed') AND {_IS_USER}
-ORDER BY e.occurred_at, e.event_id
+# Removals and role changes are few: read them all once, then pick each user's in Python.
+USER_CHANGES = """
+SELECT event_id, occurred_at, action, actor_email, actor_name, actor_role, changes,
+       lower(entity_email) AS email, entity_id
+FROM audit_events
+WHERE action IN ('user.removed', 'user.role_changed') AND entity_type = 'user'
+ORDER BY occurred_at, event_id
 """
 SIGNINS_AFTER = """
 SELECT event_id, occurred_at, event, outcome, ip, country, city, device_id FROM access_events
@@ -40,8 +41,12 @@ SELECT event_id, occurred_at, action, entity_type, entity_id, ip FROM audit_even
 WHERE occurred_at > $after AND (lower(actor_email) = lower($email) OR list_contains($ids, actor_id))
 ORDER BY occurred_at, event_id
 """
+# The review list keeps the WINDOW_CAP changes nearest the removal; `total` counts them all.
+WINDOW_CAP = 200
 WINDOW_CHANGES = f"""
-SELECT e.event_id, e.occurred_at, e.actor_email, e.action, e.entity_type, e.entity_id, e.changes
+SELECT * FROM (
+SELECT e.event_id, e.occurred_at, e.actor_email, e.action, e.entity_type, e.entity_id, e.changes,
+       count(*) OVER () AS total
 FROM audit_events e
 WHERE e.occurred_at BETWEEN $lo AND $hi
   AND NOT list_contains($own, e.event_id)
@@ -51,7 +56,9 @@ WHERE e.occurred_at BETWEEN $lo AND $hi
        OR (e.related IS NOT NULL AND list_has_any(
              list_transform(list_filter(from_json(e.related, '[{{"type":"VARCHAR","id":"VARCHAR"}}]'),
                                         lambda r: r.type = 'user'), lambda r: r.id), $ids)))
-ORDER BY e.occurred_at, e.event_id
+ORDER BY abs(epoch(e.occurred_at) - epoch($reference)), e.event_id
+LIMIT $cap
+) ORDER BY occurred_at, event_id
 """
 IN_RANGE = """
 SELECT lower(coalesce(entity_email, '')) AS email, list(DISTINCT entity_id) AS ids
@@ -75,17 +82,20 @@ def run(store: Store, params: Params) -> list[dict[str, Any]]:
     """One report per user: for --email that user, for --all each user in the range."""
     if params.all == (params.email is not None):
         raise UsageError("give --email EMAIL or --all", hint="fluentlog offboarding --all --since 30d")
+    user_changes = store.query(USER_CHANGES).to_pylist()
     if params.all:
         users = store.rows(IN_RANGE, {"since": params.range.since, "until": params.range.until})
-        return [_report(store, email or None, ids, params) for email, ids in users]
-    return [_report(store, params.email, [], params)]
+        return [_report(store, email or None, ids, user_changes, params) for email, ids in users]
+    return [_report(store, params.email, [], user_changes, params)]
 
 
-def _report(store: Store, email: str | None, ids: list[str], params: Params) -> dict[str, Any]:
+def _report(store: Store, email: str | None, ids: list[str], user_changes: list[dict[str, Any]],
+            params: Params) -> dict[str, Any]:
     key = {"email": email or "", "ids": ids}
     if email:
         key["ids"] = sorted({*ids, *(i for (i,) in store.rows(USER_IDS, {"email": email}) if i)})
-    changes = store.query(USER_CHANGES, key).to_pylist()
+    changes = [c for c in user_changes
+               if (email and c["email"] == email.lower()) or c["entity_id"] in key["ids"]]
     removals = [c for c in changes if c["action"] == "user.removed"]
     removal = _closest(removals, params.removed_at) if removals else None
     role_changes = [_role_change(c) for c in changes if c["action"] == "user.role_changed"]
@@ -103,16 +113,17 @@ def _report(store: Store, email: str | None, ids: list[str], params: Params) -> 
         activity = _activity_after(store, key, removed_at)
         findings += _after_findings(activity, removed_at)
     reference = removed_at or (changes[-1]["occurred_at"] if changes else None)
-    window = []
+    window: list[dict[str, Any]] = []
     if reference is not None:
         window = store.query(WINDOW_CHANGES, {
-            **key, "lo": reference - params.window, "hi": reference + params.window,
-            "own": [c["event_id"] for c in changes]}).to_pylist()
-        window = [{**{k: w[k] for k in ("event_id", "occurred_at", "actor_email", "action", "entity_type",
-                                          "entity_id")}, "changes": changes_of(w["changes"])} for w in window]
+            **key, "lo": reference - params.window, "hi": reference + params.window, "reference": reference,
+            "own": [c["event_id"] for c in changes], "cap": WINDOW_CAP}).to_pylist()
+    total = window[0]["total"] if window else 0
+    window = [{**{k: w[k] for k in ("event_id", "occurred_at", "actor_email", "action", "entity_type",
+                                      "entity_id")}, "changes": changes_of(w["changes"])} for w in window]
     return {"email": email or None, "user_ids": key["ids"], "removal": _removal(removal),
             "role_changes": role_changes, "findings": findings, "activity_after": activity,
-            "window_changes": window}
+            "window_changes": window, "window_changes_total": total}
 
 
 def _closest(removals: list[dict[str, Any]], near: datetime | None) -> dict[str, Any]:
@@ -183,7 +194,9 @@ def view(reports: list[dict[str, Any]], params: Params) -> View:
         "bold red" if any(f["severity"] == "high" for f in r["findings"]) else None for r in reports])]
     for r in reports:
         sections.extend(_details(r))
-    notes = []
+    notes = [f"{r['email'] or r['user_ids']}: {r['window_changes_total']} sensitive changes by others in the "
+             f"window; the {len(r['window_changes'])} nearest the change are listed."
+             for r in reports if r["window_changes_total"] > len(r["window_changes"])]
     if params.all and not reports:
         notes.append("No user was removed or changed role in the selected range.")
     for r in reports:

@@ -6,6 +6,7 @@ across all entity types) or an email (a user entity with that email).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -162,5 +163,4 @@ def view(result: Result, zone: str = "UTC") -> View:
 
 
 def _flat(value: Any) -> str:
-    import json
     return "(none)" if value is None else value if isinstance(value, str) else json.dumps(value)
