@@ -23,18 +23,16 @@ from fluentlog.workflows import findings as fd
 
 _COLUMNS = """event_id, occurred_at, user_email AS email, user_id, event, outcome, method, reason, ip,
        country, city, lat, lon, device_id, user_agent"""
-BY_EMAIL = f"""
+# Match on rowid first so the scan reads only the filter's columns (see who_changed.py).
+_EVENTS = f"""
 SELECT {_COLUMNS} FROM access_events
-WHERE lower(user_email) = lower($who)
-  AND ($from IS NULL OR occurred_at >= $from) AND ($until IS NULL OR occurred_at < $until)
+WHERE rowid IN (SELECT rowid FROM access_events WHERE @MATCH@
+                AND occurred_at >= coalesce($from, TIMESTAMPTZ '-infinity')
+                AND occurred_at < coalesce($until, TIMESTAMPTZ 'infinity'))
 ORDER BY occurred_at, event_id
 """
-BY_IP = f"""
-SELECT {_COLUMNS} FROM access_events
-WHERE ip = $who
-  AND ($from IS NULL OR occurred_at >= $from) AND ($until IS NULL OR occurred_at < $until)
-ORDER BY occurred_at, event_id
-"""
+BY_EMAIL = _EVENTS.replace("@MATCH@", "lower(user_email) = lower($who)")
+BY_IP = _EVENTS.replace("@MATCH@", "ip = $who")
 EVENT_KEYS = ("event_id", "occurred_at", "email", "event", "outcome", "method", "reason", "ip", "country",
               "city", "device_id", "user_agent")
 

@@ -19,12 +19,14 @@ SELECT * FROM (
   SELECT 'access' AS stream, 'signin' AS role, event_id, occurred_at, event AS action, outcome,
          user_email AS actor_email, NULL AS entity_type, NULL AS entity_id, NULL AS changes, NULL AS related,
          ip, country, city, device_id
-  FROM access_events WHERE lower(user_email) = lower($email)
+  FROM access_events
+  WHERE rowid IN (SELECT rowid FROM access_events WHERE lower(user_email) = lower($email))
   UNION ALL
   SELECT 'audit', CASE WHEN lower(actor_email) = lower($email) THEN 'actor' ELSE 'subject' END, event_id,
          occurred_at, action, NULL, actor_email, entity_type, entity_id, changes, related, ip, NULL, NULL, NULL
   FROM audit_events
-  WHERE lower(actor_email) = lower($email) OR (entity_type = 'user' AND lower(entity_email) = lower($email))
+  WHERE rowid IN (SELECT rowid FROM audit_events WHERE lower(actor_email) = lower($email)
+                  OR (entity_type = 'user' AND lower(entity_email) = lower($email)))
 )
 WHERE ($since IS NULL OR occurred_at >= $since) AND ($until IS NULL OR occurred_at < $until)
 ORDER BY occurred_at, stream, event_id

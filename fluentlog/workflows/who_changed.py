@@ -6,6 +6,7 @@ across all entity types) or an email (a user entity with that email).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,39 +21,57 @@ from fluentlog.view import Section, View
 from fluentlog.workflows.common import BIG_LIMIT, change_text, changes_of, json_needle, related_of
 
 _RELATED = "from_json(e.related, '[{\"type\":\"VARCHAR\",\"id\":\"VARCHAR\"}]')"
-_WHERE = f"""
-WHERE (
-    ($id IS NOT NULL AND e.entity_id = $id AND ($type IS NULL OR e.entity_type = $type))
- OR ($email IS NOT NULL AND e.entity_type = 'user'
-     AND (lower(e.entity_email) = lower($email) OR list_contains((SELECT ids FROM user_ids), e.entity_id)))
- OR (e.related IS NOT NULL AND $id IS NOT NULL AND contains(e.related, $needle)
-     AND list_bool_or(list_transform({_RELATED}, lambda r: r.id = $id AND ($type IS NULL OR r.type = $type))))
- OR (e.related IS NOT NULL AND $email IS NOT NULL AND contains(e.related, '"user"')
-     AND list_has_any(list_transform(list_filter({_RELATED}, lambda r: r.type = 'user'), lambda r: r.id),
-                      (SELECT ids FROM user_ids)))
-)
-AND ($actor IS NULL OR lower(e.actor_email) = lower($actor))
-AND ($action IS NULL OR e.action GLOB $action)
-AND ($since IS NULL OR e.occurred_at >= $since)
-AND ($until IS NULL OR e.occurred_at < $until)
-"""
+# One WHERE per kind of target; contains() on the JSON text is a cheap prefilter before parsing it.
+_TARGETS = {
+    "entity": f"""(e.entity_type = $type AND e.entity_id = $id)
+ OR (e.related IS NOT NULL AND contains(e.related, $needle)
+     AND list_bool_or(list_transform({_RELATED}, lambda r: r.id = $id AND r.type = $type)))""",
+    "id": f"""e.entity_id = $id
+ OR (e.related IS NOT NULL AND contains(e.related, $needle)
+     AND list_bool_or(list_transform({_RELATED}, lambda r: r.id = $id)))""",
+    "email": f"""(e.entity_type = 'user'
+    AND (lower(e.entity_email) = lower($email) OR list_contains($ids, e.entity_id)))
+ OR (e.related IS NOT NULL AND contains(e.related, '"user"')
+     AND list_has_any(list_transform(list_filter({_RELATED}, lambda r: r.type = 'user'), lambda r: r.id), $ids))""",
+}
+# Optional filters, included only when given: a `$x IS NULL OR ...` would cost every row.
+_FILTERS = {
+    "actor": "lower(e.actor_email) = lower($actor)",
+    "action": "e.action GLOB $action",
+    "since": "e.occurred_at >= $since",
+    "until": "e.occurred_at < $until",
+}
 # The ids a user entity with that email has had (an email target also matches `related`).
-_USER_IDS = """
-WITH user_ids AS (
-  SELECT coalesce(list(DISTINCT entity_id), []) AS ids FROM audit_events
-  WHERE $email IS NOT NULL AND entity_type = 'user' AND lower(entity_email) = lower($email)
-)"""
-HISTORY = _USER_IDS + """
+USER_IDS = """
+SELECT coalesce(list(DISTINCT entity_id), []) FROM audit_events
+WHERE entity_type = 'user' AND lower(entity_email) = lower($email)
+"""
+LOADED = "SELECT min(occurred_at), max(occurred_at) FROM audit_events"
+
+
+@functools.cache
+def _where(kind: str, filters: frozenset[str]) -> str:
+    conditions = [f"({_TARGETS[kind]})", *(_FILTERS[f] for f in sorted(filters))]
+    return "\nWHERE " + "\n  AND ".join(conditions)
+
+
+def history_sql(kind: str, filters: frozenset[str]) -> str:
+    # Matching on rowid first reads only the filter's columns; the others are then fetched for
+    # the few matching rows (3x faster at 5M events than one filtered scan of every column).
+    return (f"""
 SELECT * FROM (
-  SELECT e.event_id, e.occurred_at, e.actor_email, e.actor_name, e.actor_role, e.action,
-         e.entity_type, e.entity_id, e.changes, e.related, e.ip
-  FROM audit_events e""" + _WHERE + """
-  ORDER BY e.occurred_at DESC, e.event_id DESC
+  SELECT event_id, occurred_at, actor_email, actor_name, actor_role, action,
+         entity_type, entity_id, changes, related, ip
+  FROM audit_events
+  WHERE rowid IN (SELECT e.rowid FROM audit_events e{_where(kind, filters)})
+  ORDER BY occurred_at DESC, event_id DESC
   LIMIT $limit
 ) ORDER BY occurred_at, event_id
-"""
-COUNT = _USER_IDS + "\nSELECT count(*) FROM audit_events e" + _WHERE
-LOADED = "SELECT min(occurred_at), max(occurred_at) FROM audit_events"
+""")
+
+
+def count_sql(kind: str, filters: frozenset[str]) -> str:
+    return "SELECT count(*) FROM audit_events e" + _where(kind, filters)
 
 
 @dataclass(frozen=True)
@@ -109,16 +128,22 @@ def run(store: Store, params: Params) -> Result:
     target = resolve(params)
     if params.limit is not None and params.limit < 1:
         raise UsageError("--limit must be at least 1")
-    values = {
-        "type": target.entity_type, "id": target.entity_id, "email": target.email,
-        "needle": json_needle(target.entity_id) if target.entity_id else "",
-        "actor": params.actor, "action": params.action,
-        "since": params.range.since, "until": params.range.until,
-    }
-    events = store.query(HISTORY, {**values, "limit": params.limit or BIG_LIMIT}).to_pylist()
+    filters = {"actor": params.actor, "action": params.action,
+               "since": params.range.since, "until": params.range.until}
+    values = {k: v for k, v in filters.items() if v is not None}
+    if target.email:
+        kind = "email"
+        values.update(email=target.email, ids=store.scalar(USER_IDS, {"email": target.email}))
+    else:
+        kind = "entity" if target.entity_type else "id"
+        values.update(id=target.entity_id, needle=json_needle(target.entity_id))
+        if target.entity_type:
+            values["type"] = target.entity_type
+    active = frozenset(k for k in filters if k in values)
+    events = store.query(history_sql(kind, active), {**values, "limit": params.limit or BIG_LIMIT}).to_pylist()
     left_out = 0
     if params.limit is not None and len(events) == params.limit:
-        left_out = store.scalar(COUNT, values) - len(events)
+        left_out = store.scalar(count_sql(kind, active), values) - len(events)
     loaded = store.rows(LOADED)[0]
     return Result(target, events, left_out, loaded)
 
