@@ -31,7 +31,7 @@ class Format(StrEnum):
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-SHORT_CELL = 12  # cells up to this wide never wrap
+SHORT_CELL = 10  # text columns keep at least this width (or their widest cell)
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -77,18 +77,21 @@ def cell(value: Any, zone: ZoneInfo) -> Text:
 
 def _write_tables(view: View, out: Console, zone: ZoneInfo) -> None:
     for section in view.sections:
+        if section.table.num_rows == 0:
+            continue  # an empty table says less than the note that explains it
         table = Table(title=section.title, caption=section.caption, title_justify="left",
                       caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         columns = [[cell(v, zone) for v in section.table.column(i).to_pylist()]
                    for i in range(section.table.num_columns)]
         for field, cells in zip(section.table.schema, columns, strict=True):
-            is_num = str(field.type).startswith(("int", "uint", "double", "float"))
+            kind = str(field.type)
+            is_num = kind.startswith(("int", "uint", "double", "float"))
+            # Numbers and times never wrap (a wrapped number misleads); text folds instead.
+            compact = is_num or kind.startswith("timestamp")
             widest = max((c.cell_len for c in cells), default=0)
-            # Short values (numbers, statuses, times) never wrap; long text folds instead.
             header = field.name.replace("_", " ")
-            short = widest <= SHORT_CELL
-            table.add_column(header, justify="right" if is_num else "left", no_wrap=short, overflow="fold",
-                             min_width=max(widest, len(header)) if short else None)
+            table.add_column(header, justify="right" if is_num else "left", no_wrap=compact, overflow="fold",
+                             min_width=max(widest, len(header)) if compact else min(widest, SHORT_CELL))
         styles = section.row_styles or [None] * section.table.num_rows
         for row, style in zip(zip(*columns, strict=True), styles, strict=True):
             table.add_row(*row, style=style)

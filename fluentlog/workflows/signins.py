@@ -111,8 +111,7 @@ def view(result: Result, zone: str = "UTC") -> View:
         sections.append(Section(pa.table({
             "severity": [f["severity"] for f in result.findings],
             "finding": [f["kind"] for f in result.findings],
-            "first": pa.array([f["first_at"] for f in result.findings], pa.timestamp("us", "UTC")),
-            "last": pa.array([f["last_at"] for f in result.findings], pa.timestamp("us", "UTC")),
+            "since": pa.array([f["first_at"] for f in result.findings], pa.timestamp("us", "UTC")),
             "count": pa.array([f["count"] for f in result.findings], pa.int64()),
             "detail": [f["detail"] for f in result.findings],
         }), title="Findings (most severe first)",
