@@ -25,7 +25,7 @@ def test_core_imports_without_typer_or_rich() -> None:
 
 
 def test_help_path_does_not_import_duckdb_or_pyarrow() -> None:
-    loaded = _loaded_after("from fluentlog import cli")
+    loaded = _loaded_after("from fluentlog import cli; import fluentlog.cli.commands")
     assert "duckdb" not in loaded and "pyarrow" not in loaded
 
 
