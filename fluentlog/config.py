@@ -16,15 +16,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from fluentlog.access import BUILT_IN, MASKABLE, RIGHTS, Role
 from fluentlog.errors import ConfigError
 
 CONFIG_ENV = "FLUENTLOG_CONFIG"
 DB_ENV = "FLUENTLOG_DB"
 LOCAL_CONFIG = Path("fluentlog.toml")
 DEFAULT_DB = Path("fluentlog.duckdb")
-ROLES = ("owner", "admin", "compliance")
 
-TOP_KEYS = ("database", "timezone", "source_timezone", "operators", "detect")
+TOP_KEYS = ("database", "timezone", "source_timezone", "operators", "detect", "roles", "redact")
+ROLE_KEYS = ("can", "reveal", "mask")
+DEFAULT_PHI = ("patient*", "*dob*", "date_of_birth", "diagnosis*", "medical*", "mrn", "ssn", "insurance*", "notes")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class Config:
     source_timezone: str = "UTC"
     operators: Mapping[str, str] = field(default_factory=dict)
     detect: Detect = field(default_factory=Detect)
+    roles: Mapping[str, Role] = field(default_factory=lambda: dict(BUILT_IN))
+    phi_fields: tuple[str, ...] = DEFAULT_PHI  # glob patterns of change fields shown as [redacted]
 
 
 def user_config_path() -> Path:
@@ -92,6 +96,7 @@ def load(explicit: Path | None = None) -> Config:
 
 def parse(data: Mapping[str, Any], path: Path) -> Config:
     _refuse_unknown(data, TOP_KEYS, path, "")
+    roles = _roles(data.get("roles", {}), path)
     database = data.get("database")
     if database is not None:
         database = Path(_string(data, "database", path)).expanduser()
@@ -102,8 +107,10 @@ def parse(data: Mapping[str, Any], path: Path) -> Config:
         database=database,
         timezone=_zone(data, "timezone", path),
         source_timezone=_zone(data, "source_timezone", path),
-        operators=_operators(data.get("operators", {}), path),
+        operators=_operators(data.get("operators", {}), path, roles),
         detect=_detect(data.get("detect", {}), path),
+        roles=roles,
+        phi_fields=_redact(data.get("redact", {}), path),
     )
 
 
@@ -165,19 +172,20 @@ def _zone(data: Mapping[str, Any], key: str, path: Path) -> str:
     return name
 
 
-def _operators(table: Any, path: Path) -> dict[str, str]:
+def _operators(table: Any, path: Path, roles: Mapping[str, Role]) -> dict[str, str]:
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: `operators` must be a table of account = role")
     result = {}
     for account, role in table.items():
         if not isinstance(role, str) or not role.strip():
             raise ConfigError(f"{path}: `operators.{account}` must be a role name, got {role!r}",
-                              hint=f"built-in roles: {', '.join(ROLES)}")
+                              hint=f"roles: {', '.join(roles)}")
         role = role.strip().lower()
-        if role not in ROLES:
-            near = difflib.get_close_matches(role, ROLES, n=1)
+        if role not in roles:
+            near = difflib.get_close_matches(role, list(roles), n=1)
             raise ConfigError(f"{path}: `operators.{account}` names unknown role {role!r}",
-                              hint=f"did you mean {near[0]!r}?" if near else f"built-in roles: {', '.join(ROLES)}")
+                              hint=f"did you mean {near[0]!r}?" if near else
+                              f"roles: {', '.join(roles)} (define others under [roles.NAME])")
         result[account] = role
     return result
 
@@ -190,3 +198,55 @@ def _detect(table: Any, path: Path) -> Detect:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"{path}: `detect.{key}` must be a whole number of at least 1, got {value!r}")
     return Detect(**table)
+
+
+def _roles(table: Any, path: Path) -> dict[str, Role]:
+    """Built-in roles, overridden or extended by [roles.NAME] tables."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: `roles` must hold tables such as [roles.auditor]")
+    roles = dict(BUILT_IN)
+    for name, spec in table.items():
+        key = f"roles.{name}"
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{path}: `{key}` must be a table with can, reveal, mask")
+        _refuse_unknown(spec, ROLE_KEYS, path, key + ".")
+        base = BUILT_IN.get(name.lower(), Role(name.lower(), frozenset()))
+        can = spec.get("can", sorted(base.can))
+        if not isinstance(can, list) or not all(isinstance(c, str) for c in can):
+            raise ConfigError(f"{path}: `{key}.can` must be a list of rights", hint=f"rights: {', '.join(RIGHTS)}")
+        for right in can:
+            if right not in RIGHTS:
+                near = difflib.get_close_matches(right, RIGHTS, n=1)
+                raise ConfigError(f"{path}: `{key}.can` names unknown right {right!r}",
+                                  hint=f"did you mean {near[0]!r}?" if near else f"rights: {', '.join(RIGHTS)}")
+        reveal = spec.get("reveal", base.reveal)
+        if not isinstance(reveal, bool):
+            raise ConfigError(f"{path}: `{key}.reveal` must be true or false")
+        mask = spec.get("mask", list(base.mask))
+        if not isinstance(mask, list) or any(m not in MASKABLE for m in mask):
+            raise ConfigError(f"{path}: `{key}.mask` must be a list drawn from {', '.join(MASKABLE)}")
+        roles[name.lower()] = Role(name.lower(), frozenset(can), reveal, tuple(mask))
+    return roles
+
+
+def _redact(table: Any, path: Path) -> tuple[str, ...]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: `redact` must be a table")
+    _refuse_unknown(table, ("fields",), path, "redact.")
+    fields = table.get("fields", list(DEFAULT_PHI))
+    if not isinstance(fields, list) or not all(isinstance(f, str) and f for f in fields):
+        raise ConfigError(f"{path}: `redact.fields` must be a list of field-name patterns such as \"patient*\"")
+    return tuple(f.lower() for f in fields)
+
+
+def check_private(path: Path, what: str, readable_by_others: bool) -> None:
+    """Refuse a file others could change (or, for the config, read): exit 4 with the fix."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return
+    bad = mode & 0o022 or (not readable_by_others and mode & 0o004)
+    if bad:
+        who = "writable by group or others" if mode & 0o022 else "readable by others"
+        raise ConfigError(f"{what} {path} is {who} (mode {mode:04o}): fluentlog refuses to trust it",
+                          hint=f"chmod 600 {path}")

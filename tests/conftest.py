@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import pwd
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,10 +44,23 @@ class Run:
     stderr: str
 
 
+def owner_config(folder: Path, extra: str = "") -> Path:
+    """A private config making the current OS account an owner."""
+    path = folder / "fluentlog.toml"
+    path.write_text(f'[operators]\n"{pwd.getpwuid(os.geteuid()).pw_name}" = "owner"\n{extra}')
+    path.chmod(0o600)
+    return path
+
+
+_DEFAULT_CONFIG = owner_config(Path(tempfile.mkdtemp(prefix="fluentlog-test-config-")))
+
+
 def cli(*args: str, cwd: Path | None = None, env: dict | None = None, stdin: str | None = None) -> Run:
-    """Run `python -m fluentlog` as a user would: a separate process, stdout and stderr apart."""
+    """Run `python -m fluentlog` as a user would: a separate process, stdout and stderr apart.
+    Unless `env` names FLUENTLOG_CONFIG (even as ""), a config making this account an owner is used."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("FLUENTLOG_", "COLUMNS"))}
     full_env["PYTHONPATH"] = str(ROOT)
+    full_env["FLUENTLOG_CONFIG"] = str(_DEFAULT_CONFIG)
     full_env.update(env or {})
     done = subprocess.run([sys.executable, "-m", "fluentlog", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, input=stdin, timeout=300)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, FILES, ROOT, cli
+from conftest import CORPUS, FILES, ROOT, cli, owner_config
 
 COMMANDS = ("ingest", "status", "who-changed", "signins", "offboarding", "timeline", "init", "demo")
 
@@ -139,14 +139,17 @@ def test_database_env_and_config(tmp_path: Path) -> None:
     env_db = tmp_path / "env.duckdb"
     cli("ingest", str(CORPUS / "clean.jsonl"), env={"FLUENTLOG_DB": str(env_db)}, cwd=tmp_path)
     assert env_db.exists()
-    (tmp_path / "fluentlog.toml").write_text('database = "cfg.duckdb"\n')
-    cli("ingest", str(CORPUS / "overlap_a.jsonl"), cwd=tmp_path)
+    owner_config(tmp_path)
+    path = tmp_path / "fluentlog.toml"
+    path.write_text('database = "cfg.duckdb"\n' + path.read_text())
+    cli("ingest", str(CORPUS / "overlap_a.jsonl"), cwd=tmp_path, env={"FLUENTLOG_CONFIG": ""})
     assert (tmp_path / "cfg.duckdb").exists()
 
 
 def test_bad_config_names_file_and_key(tmp_path: Path) -> None:
     (tmp_path / "fluentlog.toml").write_text('timezon = "UTC"\n')
-    run = cli("status", cwd=tmp_path)
+    (tmp_path / "fluentlog.toml").chmod(0o600)
+    run = cli("status", cwd=tmp_path, env={"FLUENTLOG_CONFIG": ""})
     assert run.code == 4 and run.stdout == ""
     assert "fluentlog.toml: unknown key `timezon`" in run.stderr and "did you mean `timezone`?" in run.stderr
 
@@ -158,15 +161,15 @@ def test_files_are_private(tmp_path: Path) -> None:
 
 
 def test_init_writes_private_starter_config(tmp_path: Path) -> None:
-    run = cli("init", cwd=tmp_path)
+    run = cli("init", cwd=tmp_path, env={"FLUENTLOG_CONFIG": ""})
     assert run.code == 0, run.stderr
     path = tmp_path / "fluentlog.toml"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     import pwd
     assert f'"{pwd.getpwuid(os.geteuid()).pw_name}" = "owner"' in path.read_text()
-    again = cli("init", cwd=tmp_path)
+    again = cli("init", cwd=tmp_path, env={"FLUENTLOG_CONFIG": ""})
     assert again.code == 4 and "already exists" in again.stderr and "--force" in again.stderr
-    assert cli("status", cwd=tmp_path).code == 0  # the starter config is valid
+    assert cli("status", cwd=tmp_path, env={"FLUENTLOG_CONFIG": ""}).code == 0  # the starter config is valid
 
 
 def test_operator_is_the_os_account_not_USER(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import _DEFAULT_CONFIG as DEFAULT_CONFIG
 from conftest import ROOT, cli, rows
 
 # Runs the CLI with tiny chunks so a 20k-line file takes many transactions' worth of work.
@@ -27,7 +28,7 @@ def big_file(path: Path, n: int = 20000) -> Path:
 
 
 def start(db: Path, *paths: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FLUENTLOG_CONFIG": str(DEFAULT_CONFIG)}
     return subprocess.Popen([sys.executable, "-c", SLOW_CLI, "ingest", *map(str, paths), "--db", str(db),
                              "--format", "json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -43,6 +44,7 @@ def test_sigkill_leaves_file_all_or_nothing_and_rerun_completes(tmp_path: Path, 
     data, db = big_file(tmp_path / "big.jsonl"), tmp_path / "t.duckdb"
     proc = start(db, data)
     time.sleep(delay)
+    assert proc.poll() is None, proc.communicate()  # still at work when killed
     proc.kill()
     proc.wait()
     files, events = state(db)

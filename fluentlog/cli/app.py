@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -99,11 +99,70 @@ def debug_enabled() -> bool:
 
 def _settings(config_path: Path | None) -> Config:
     from fluentlog import config
-    return config.load(config_path)
+    cfg = config.load(config_path)
+    if cfg.path is not None:
+        config.check_private(cfg.path, "config", readable_by_others=False)
+    return cfg
 
 
-def _show(view: View, fmt: Format | None, cfg: Config, zone: str | None = None) -> None:
+class Session:
+    """One guarded run of a command: its access-log entry is written before data is shown."""
+
+    def __init__(self, command: str, database: Path, operator: str, role: str | None,
+                 filters: dict[str, Any]) -> None:
+        self.command, self.database = command, database
+        self.entry: dict[str, Any] = {"operator": operator, "role": role, "command": command,
+                                      "filters": {k: v for k, v in filters.items() if v not in (None, False)}}
+        self.recorded = False
+
+    def record(self, outcome: str, **extra: Any) -> None:
+        from fluentlog import accesslog
+        if self.recorded or not self.database.exists():
+            return  # nothing to protect yet: no database, no look at logs
+        self.recorded = True
+        accesslog.append(self.database, {**self.entry, "outcome": outcome, **extra})
+
+
+@contextmanager
+def _guard(command_name: str, cfg: Config, db: Path | None, /, **filters: Any) -> Iterator[Session]:
+    """The role check, before any data is read, and the access-log entry, whatever happens."""
+    from fluentlog import access, config
+    from fluentlog.errors import AccessDenied
+    database = config.resolve_database(db, cfg)
+    if database.exists():
+        config.check_private(database, "database", readable_by_others=True)
+    operator = config.current_operator()
+    decision = access.decide(operator, command_name, cfg.operators, cfg.roles,
+                             str(cfg.path) if cfg.path else None)
+    session = Session(command_name, database, operator, decision.role, filters)
+    if not decision.allowed:
+        session.record("denied")
+        raise AccessDenied(decision.message or "access denied", decision.hint)
+    try:
+        yield session
+    except BaseException as exc:
+        if not isinstance(exc, typer.Exit) or exc.exit_code not in (0, 1):
+            session.record("error", reason=None)
+        raise
+    session.record("ok")
+
+
+def _rows(view: View) -> int:
+    doc = view.document
+    if isinstance(doc, list):
+        return len(doc)
+    if isinstance(doc, dict):
+        for key in ("events", "files"):
+            if isinstance(doc.get(key), list):
+                return len(doc[key])
+    return 1
+
+
+def _show(view: View, fmt: Format | None, cfg: Config, zone: str | None = None,
+          session: Session | None = None, **extra: Any) -> None:
     from fluentlog.render import render
+    if session is not None:
+        session.record("ok", rows=_rows(view), **extra)  # recorded before anything is shown
     try:
         render(view, fmt or default_format(), out, err, zone or cfg.timezone)
     except BrokenPipeError:

@@ -24,6 +24,7 @@ from fluentlog.cli.app import (
     WaitOpt,
     WindowOpt,
     _days,
+    _guard,
     _progress,
     _range,
     _reading,
@@ -60,13 +61,14 @@ def ingest(
     from fluentlog.ingest import ingest as run_ingest
     from fluentlog.store import Store
     cfg = _settings(config_path)
-    files = expand(paths)  # a bad path fails before any database is created
-    options = IngestOptions(operator=config.current_operator(), kind=kind, strict=strict,
-                            source_timezone=cfg.source_timezone)
-    with Store.open(config.resolve_database(db, cfg), wait=wait, memory_limit=INGEST_MEMORY) as store, \
-            _progress() as progress:
-        report = run_ingest(store, files, options, progress)
-    _show(report_view(report), fmt, cfg)
+    with _guard("ingest", cfg, db, paths=paths, kind=kind, strict=strict) as session:
+        files = expand(paths)  # a bad path fails before any database is created
+        options = IngestOptions(operator=config.current_operator(), kind=kind, strict=strict,
+                                source_timezone=cfg.source_timezone)
+        with Store.open(config.resolve_database(db, cfg), wait=wait, memory_limit=INGEST_MEMORY) as store, \
+                _progress() as progress:
+            report = run_ingest(store, files, options, progress)
+        _show(report_view(report), fmt, cfg, session=session)
     if report.failed:
         raise typer.Exit(ExitCode.DATA)
 
@@ -82,12 +84,13 @@ def status(db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = Non
     from fluentlog.workflows import status as workflow
     cfg = _settings(config_path)
     database = config.resolve_database(db, cfg)
-    if not database.exists():
-        result = workflow.empty_status(database)
-    else:
-        with Store.open(database, read_only=True, wait=wait) as store:
-            result = workflow.run(store, workflow.Params(timezone=cfg.timezone))
-    _show(workflow.view(result), fmt, cfg)
+    with _guard("status", cfg, db) as session:
+        if not database.exists():
+            result = workflow.empty_status(database)
+        else:
+            with Store.open(database, read_only=True, wait=wait) as store:
+                result = workflow.run(store, workflow.Params(timezone=cfg.timezone))
+        _show(workflow.view(result), fmt, cfg, session=session)
 
 
 @app.command("who-changed")
@@ -116,9 +119,11 @@ def who_changed(
     zone = _zone(tz, cfg)
     params = workflow.Params(target, entity_type, entity_id, actor, action, _range(since, until, zone), limit)
     workflow.resolve(params)  # a usage error before the database is opened
-    with _reading(db, cfg, wait) as store:
-        result = workflow.run(store, params)
-    _show(workflow.view(result, zone), fmt, cfg, zone)
+    with _guard("who-changed", cfg, db, target=target, type=entity_type, id=entity_id, actor=actor,
+                action=action, since=since, until=until, limit=limit) as session:
+        with _reading(db, cfg, wait) as store:
+            result = workflow.run(store, params)
+        _show(workflow.view(result, zone), fmt, cfg, zone, session)
 
 
 @app.command()
@@ -139,9 +144,10 @@ def signins(
     cfg = _settings(config_path)
     zone = _zone(tz, cfg)
     params = workflow.Params(email, ip, _range(since, until, zone, around, window), cfg.detect)
-    with _reading(db, cfg, wait) as store:
-        result = workflow.run(store, params)
-    _show(workflow.view(result, zone), fmt, cfg, zone)
+    with _guard("signins", cfg, db, email=email, ip=ip, since=since, until=until, around=around) as session:
+        with _reading(db, cfg, wait) as store:
+            result = workflow.run(store, params)
+        _show(workflow.view(result, zone), fmt, cfg, zone, session)
     if exit_code and result.findings:
         raise typer.Exit(ExitCode.FINDINGS)
 
@@ -173,9 +179,11 @@ def offboarding(
     removed = timeparse.parse_range(removed_at, None, zone, datetime.now(UTC)).since if removed_at else None
     params = workflow.Params(email, removed, timeparse.parse_duration(window) and _days(window), all_users,
                              _range(since, until, zone))
-    with _reading(db, cfg, wait) as store:
-        reports = workflow.run(store, params)
-    _show(workflow.view(reports, params), fmt, cfg, zone)
+    with _guard("offboarding", cfg, db, email=email, all=all_users, removed_at=removed_at, since=since,
+                until=until) as session:
+        with _reading(db, cfg, wait) as store:
+            reports = workflow.run(store, params)
+        _show(workflow.view(reports, params), fmt, cfg, zone, session)
     if exit_code and any(r["findings"] for r in reports):
         raise typer.Exit(ExitCode.FINDINGS)
 
@@ -195,9 +203,32 @@ def timeline(
     cfg = _settings(config_path)
     zone = _zone(tz, cfg)
     params = workflow.Params(email, _range(since, until, zone, around, window))
-    with _reading(db, cfg, wait) as store:
-        items = workflow.run(store, params)
-    _show(workflow.view(items, params, zone), fmt, cfg, zone)
+    with _guard("timeline", cfg, db, email=email, since=since, until=until, around=around) as session:
+        with _reading(db, cfg, wait) as store:
+            items = workflow.run(store, params)
+        _show(workflow.view(items, params, zone), fmt, cfg, zone, session)
+
+
+@app.command("access-log")
+def access_log(
+    since: SinceOpt = None,
+    operator: Annotated[str | None, typer.Option("--operator", help="Only this OS account.",
+                                                 show_default=False)] = None,
+    command: Annotated[str | None, typer.Option("--command", help="Only this command (who-changed, ...).",
+                                                show_default=False)] = None,
+    tz: TzOpt = None, db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None,
+) -> None:
+    """Who looked at the logs: every command run against this database, allowed or denied.
+
+    Example: fluentlog access-log --since 30d --command signins
+    """
+    from fluentlog import accesslog, config
+    cfg = _settings(config_path)
+    zone = _zone(tz, cfg)
+    with _guard("access-log", cfg, db, since=since, operator=operator, command=command) as session:
+        entries = accesslog.select(config.resolve_database(db, cfg), _range(since, None, zone).since,
+                                   operator, command)
+        _show(accesslog.view(entries), fmt, cfg, zone, session)
 
 
 @app.command()
@@ -211,8 +242,10 @@ def init(
     """
     from fluentlog import config
     path = config_path or Path(os.environ.get(config.CONFIG_ENV) or config.LOCAL_CONFIG)
-    if path.exists() and not force:
-        raise FluentlogError(f"{path} already exists; not overwritten", hint="pass --force to replace it")
+    if path.exists():
+        if not force:
+            raise FluentlogError(f"{path} already exists; not overwritten", hint="pass --force to replace it")
+        _authorize_init(path)
     text = config.starter_config(config.current_operator())
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -224,6 +257,16 @@ def init(
         raise FluentlogError(f"cannot write {path}: {exc.strerror}") from None
     err.print(f"Wrote {path} (mode 0600); {config.current_operator()} is its owner. "
               "Check it any time with: fluentlog status")
+
+
+def _authorize_init(path: Path) -> None:
+    """Replacing a config takes the `init` right under that config; writing the first needs none."""
+    from fluentlog import access, config
+    from fluentlog.errors import AccessDenied
+    existing = config.load(path)
+    decision = access.decide(config.current_operator(), "init", existing.operators, existing.roles, str(path))
+    if not decision.allowed:
+        raise AccessDenied(decision.message or "access denied", decision.hint)
 
 
 @app.command()
