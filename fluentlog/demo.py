@@ -29,7 +29,9 @@ def sample_dir() -> Path:
 
 def run_demo() -> Iterator[tuple[str, str, View]]:
     """(command, what it shows, view) for each step of the tour."""
+    from fluentlog.config import DEFAULT_PHI
     from fluentlog.ingest import IngestOptions, ingest, report_view
+    from fluentlog.redact import Redactor
     from fluentlog.store import Store
     from fluentlog.timeparse import TimeRange, parse_around
     from fluentlog.workflows import offboarding, signins, status, timeline, who_changed
@@ -45,10 +47,11 @@ def run_demo() -> Iterator[tuple[str, str, View]]:
                loaded)
         yield ("2. fluentlog status", "What is loaded. 14-15 Oct have no events at all: an export never arrived.",
                status.view(status.run(store, status.Params())))
-        changed = who_changed.Params(target="appointment:APT-1042")
+        changed = who_changed.run(store, who_changed.Params(target="appointment:APT-1042"))
+        changed.events = Redactor(DEFAULT_PHI).rows(changed.events)  # as for any operator without --reveal
         yield ("3. fluentlog who-changed appointment:APT-1042",
-               "Rescheduled, its interpreter swapped, canceled by an admin, reinstated the next morning.",
-               who_changed.view(who_changed.run(store, changed)))
+               "Rescheduled, its interpreter swapped, canceled by an admin, reinstated the next morning "
+               "(the patient reference is health data: [redacted]).", who_changed.view(changed))
         now = datetime(2026, 11, 20, tzinfo=UTC)
         nina = signins.Params(email="nina.patel@northside.example",
                               range=parse_around("2026-11-17T09:00Z", "12h", "UTC", now))

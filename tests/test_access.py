@@ -138,3 +138,47 @@ def test_init_force_needs_the_init_right(tmp_path: Path) -> None:
     assert run.code == 3 and "has no role" in run.stderr
     owner_config(tmp_path)
     assert cli("init", "--force", "--config", str(path)).code == 0
+
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    db = tmp_path / "s.duckdb"
+    assert cli("ingest", str(SAMPLE / "audit.jsonl"), str(SAMPLE / "access.jsonl"), "--db", str(db)).code == 0
+    return db
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "table"])
+def test_phi_is_redacted_in_every_format(sample: Path, fmt: str) -> None:
+    run = cli("who-changed", "appointment:APT-1042", "--db", str(sample), "--format", fmt, env={"COLUMNS": "200"})
+    assert run.code == 0
+    assert "PT-88213" not in run.stdout and "[redacted]" in run.stdout and "patient_ref" in run.stdout
+    timeline = cli("timeline", "--email", "priya.shah@northside.example", "--db", str(sample), "--format", fmt)
+    assert "PT-88213" not in timeline.stdout
+
+
+def test_reveal_needs_a_reason_and_a_role_that_may(tmp_path: Path, sample: Path) -> None:
+    assert cli("who-changed", "appointment:APT-1042", "--reveal", "--db", str(sample)).code == 2
+    admin = cli("who-changed", "appointment:APT-1042", "--reveal", "--reason", "x", "--db", str(sample),
+                env=config_for(tmp_path, "admin"))
+    assert admin.code == 3 and admin.stdout == "" and "may not --reveal" in admin.stderr
+    shown = cli("who-changed", "appointment:APT-1042", "--reveal", "--reason", "ticket 42", "--db", str(sample),
+                "--format", "json", env=config_for(tmp_path, "compliance"))
+    assert shown.code == 0 and "PT-88213" in shown.stdout
+    entries = log_of(sample)
+    assert (entries[-2]["outcome"], entries[-2]["role"]) == ("denied", "admin")
+    assert (entries[-1]["outcome"], entries[-1]["reason"], entries[-1]["role"]) == ("ok", "ticket 42", "compliance")
+
+
+def test_a_role_mask_hides_ips_and_user_agents(tmp_path: Path, sample: Path) -> None:
+    env = config_for(tmp_path, "helpdesk", '[roles.helpdesk]\ncan = ["investigate"]\nmask = ["ip", "user_agent"]\n')
+    run = cli("signins", "--email", "nina.patel@northside.example", "--since", "2026-11-15", "--db", str(sample),
+              "--format", "json", env=env)
+    doc = json.loads(run.stdout)
+    assert {e["ip"] for e in doc["events"]} == {"102.89.4.0/24", "203.0.113.0/24"}
+    assert {e["user_agent"] for e in doc["events"]} == {"[masked]"}
+    assert "102.89.4.17" not in run.stdout
+    who = cli("who-changed", "appointment:APT-1042", "--db", str(sample), "--format", "csv", env=env)
+    assert "203.0.113.21" not in who.stdout and "203.0.113.0/24" in who.stdout

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from datetime import timedelta
 
     from fluentlog.config import Config
+    from fluentlog.redact import Redactor
     from fluentlog.store import Store
     from fluentlog.timeparse import TimeRange
     from fluentlog.view import View
@@ -74,6 +75,10 @@ AroundOpt = Annotated[str | None, typer.Option(
     "--around", help="The time a problem was reported (2026-11-17T14:00, or 14:00 today): show events around it.",
     show_default=False)]
 WindowOpt = Annotated[str, typer.Option("--window", help="With --around: how far either side (30m, 2h, 1d).")]
+RevealOpt = Annotated[bool, typer.Option(
+    "--reveal", help="Show health-data fields unredacted (roles that may reveal; needs --reason, which is logged).")]
+ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why you need to --reveal (kept in the access log).",
+                                               show_default=False)]
 ExitCodeOpt = Annotated[bool, typer.Option("--exit-code", help="Exit 1 when there is any finding (for cron).")]
 
 
@@ -145,6 +150,25 @@ def _guard(command_name: str, cfg: Config, db: Path | None, /, **filters: Any) -
             session.record("error", reason=None)
         raise
     session.record("ok")
+
+
+def _redactor(cfg: Config, session: Session, reveal: bool, reason: str | None) -> Redactor:
+    """PHI redaction and column masks for this operator; --reveal is checked and logged here."""
+    from fluentlog import access
+    from fluentlog.errors import AccessDenied
+    from fluentlog.redact import Redactor
+    role = cfg.roles.get(session.entry["role"] or "")
+    if reveal:
+        if not reason or not reason.strip():
+            raise UsageError("--reveal needs --reason: say why you need to see health data (it is logged)",
+                             hint='--reveal --reason "subpoena 2026-114"')
+        session.entry["reason"] = reason.strip()
+        if not access.may_reveal(session.entry["role"], cfg.roles):
+            session.record("denied")
+            raise AccessDenied(f"access denied: role {session.entry['role']!r} may not --reveal health data",
+                               hint="roles that may: " + ", ".join(sorted(
+                                   n for n in cfg.roles if access.may_reveal(n, cfg.roles))))
+    return Redactor(cfg.phi_fields, reveal=reveal, mask=role.mask if role else ())
 
 
 def _rows(view: View) -> int:

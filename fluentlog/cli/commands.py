@@ -18,6 +18,8 @@ from fluentlog.cli.app import (
     DbOpt,
     ExitCodeOpt,
     FormatOpt,
+    ReasonOpt,
+    RevealOpt,
     SinceOpt,
     TzOpt,
     UntilOpt,
@@ -28,6 +30,7 @@ from fluentlog.cli.app import (
     _progress,
     _range,
     _reading,
+    _redactor,
     _settings,
     _show,
     _zone,
@@ -107,7 +110,8 @@ def who_changed(
                                                   show_default=False)] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Keep the newest N (still shown oldest first).",
                                                  show_default=False)] = None,
-    since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None,
+    since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None, reveal: RevealOpt = False,
+    reason: ReasonOpt = None,
     db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None, wait: WaitOpt = 30.0,
 ) -> None:
     """Who changed an entity: every audit event on it or naming it, oldest first.
@@ -121,8 +125,10 @@ def who_changed(
     workflow.resolve(params)  # a usage error before the database is opened
     with _guard("who-changed", cfg, db, target=target, type=entity_type, id=entity_id, actor=actor,
                 action=action, since=since, until=until, limit=limit) as session:
+        redactor = _redactor(cfg, session, reveal, reason)
         with _reading(db, cfg, wait) as store:
             result = workflow.run(store, params)
+        result.events = redactor.rows(result.events)
         _show(workflow.view(result, zone), fmt, cfg, zone, session)
 
 
@@ -132,7 +138,7 @@ def signins(
     ip: Annotated[str | None, typer.Option("--ip", help="An IP address instead (adds password_spray).",
                                               show_default=False)] = None,
     since: SinceOpt = None, until: UntilOpt = None, around: AroundOpt = None, window: WindowOpt = "2h",
-    exit_code: ExitCodeOpt = False, tz: TzOpt = None,
+    exit_code: ExitCodeOpt = False, tz: TzOpt = None, reveal: RevealOpt = False, reason: ReasonOpt = None,
     db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None, wait: WaitOpt = 30.0,
 ) -> None:
     """A person's sign-ins with findings: repeated failures, success after failures, new
@@ -145,8 +151,10 @@ def signins(
     zone = _zone(tz, cfg)
     params = workflow.Params(email, ip, _range(since, until, zone, around, window), cfg.detect)
     with _guard("signins", cfg, db, email=email, ip=ip, since=since, until=until, around=around) as session:
+        redactor = _redactor(cfg, session, reveal, reason)
         with _reading(db, cfg, wait) as store:
             result = workflow.run(store, params)
+        result.events, result.findings = redactor.rows(result.events), redactor.rows(result.findings)
         _show(workflow.view(result, zone), fmt, cfg, zone, session)
     if exit_code and result.findings:
         raise typer.Exit(ExitCode.FINDINGS)
@@ -164,6 +172,7 @@ def offboarding(
     window: Annotated[str, typer.Option("--window", help="Review others' sensitive changes this far around it.")]
     = "7d",
     since: SinceOpt = None, until: UntilOpt = None, exit_code: ExitCodeOpt = False, tz: TzOpt = None,
+    reveal: RevealOpt = False, reason: ReasonOpt = None,
     db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None, wait: WaitOpt = 30.0,
 ) -> None:
     """Check a removal or role change: is it logged, and has the person come back?
@@ -181,8 +190,9 @@ def offboarding(
                              _range(since, until, zone))
     with _guard("offboarding", cfg, db, email=email, all=all_users, removed_at=removed_at, since=since,
                 until=until) as session:
+        redactor = _redactor(cfg, session, reveal, reason)
         with _reading(db, cfg, wait) as store:
-            reports = workflow.run(store, params)
+            reports = [workflow.redacted(r, redactor) for r in workflow.run(store, params)]
         _show(workflow.view(reports, params), fmt, cfg, zone, session)
     if exit_code and any(r["findings"] for r in reports):
         raise typer.Exit(ExitCode.FINDINGS)
@@ -192,8 +202,8 @@ def offboarding(
 def timeline(
     email: Annotated[str, typer.Option("--email", help="The person's email.", show_default=False)],
     since: SinceOpt = None, until: UntilOpt = None, around: AroundOpt = None, window: WindowOpt = "2h",
-    tz: TzOpt = None, db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None,
-    wait: WaitOpt = 30.0,
+    tz: TzOpt = None, reveal: RevealOpt = False, reason: ReasonOpt = None, db: DbOpt = None,
+    config_path: ConfigOpt = None, fmt: FormatOpt = None, wait: WaitOpt = 30.0,
 ) -> None:
     """One person's story: their sign-ins, their actions, and changes made to their user.
 
@@ -204,8 +214,9 @@ def timeline(
     zone = _zone(tz, cfg)
     params = workflow.Params(email, _range(since, until, zone, around, window))
     with _guard("timeline", cfg, db, email=email, since=since, until=until, around=around) as session:
+        redactor = _redactor(cfg, session, reveal, reason)
         with _reading(db, cfg, wait) as store:
-            items = workflow.run(store, params)
+            items = redactor.rows(workflow.run(store, params))
         _show(workflow.view(items, params, zone), fmt, cfg, zone, session)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from fluentlog.errors import UsageError
+from fluentlog.redact import Redactor
 from fluentlog.store import Store
 from fluentlog.timeparse import TimeRange
 from fluentlog.view import Section, View
@@ -124,6 +125,15 @@ def _report(store: Store, email: str | None, ids: list[str], user_changes: list[
     return {"email": email or None, "user_ids": key["ids"], "removal": _removal(removal),
             "role_changes": role_changes, "findings": findings, "activity_after": activity,
             "window_changes": window, "window_changes_total": total}
+
+
+def redacted(report: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
+    """The report with PHI in window changes hidden and the role's masked columns masked."""
+    if redactor.inactive:
+        return report
+    return {**report, "findings": redactor.rows(report["findings"]),
+            "activity_after": redactor.rows(report["activity_after"]),
+            "window_changes": [{**w, "changes": redactor.changes(w["changes"])} for w in report["window_changes"]]}
 
 
 def _closest(removals: list[dict[str, Any]], near: datetime | None) -> dict[str, Any]:
