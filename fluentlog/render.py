@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from fluentlog.view import View, jsonable
+from fluentlog.view import View, jsonable, neutralise_formula
 
 
 class Format(StrEnum):
@@ -32,7 +32,6 @@ class Format(StrEnum):
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 SHORT_CELL = 10  # text columns keep at least this width (or their widest cell)
-_CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def default_format(stream: TextIO | None = None) -> Format:
@@ -102,9 +101,7 @@ def _csv_value(value: Any) -> Any:
     value = jsonable(value)
     if isinstance(value, (dict, list)):
         value = json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str) and value.startswith(_CSV_FORMULA):
-        return "'" + value  # a spreadsheet must not run a log value as a formula
-    return value
+    return neutralise_formula(value)
 
 
 def _write_csv(view: View, stream: TextIO) -> None:

@@ -89,6 +89,16 @@ class Store:
                 raise KeyboardInterrupt from None
             raise
 
+    def batches(self, sql: str, params: Mapping[str, Any] | None = None,
+                size: int = 50_000) -> Iterator[pa.RecordBatch]:
+        """Stream a large result as Arrow record batches (memory stays bounded)."""
+        try:
+            yield from _batches(self._con, sql, params or {}, size)
+        except duckdb.InterruptException:
+            raise KeyboardInterrupt from None
+        except duckdb.Error as exc:
+            raise _translate(exc, self.path) from exc
+
     def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         rows = self.rows(sql, params)
         return rows[0][0] if rows else None
@@ -165,3 +175,8 @@ def _translate(exc: duckdb.Error, path: Path) -> Exception:
 def quote_ident(name: str) -> str:
     """Quote a column name read from an input file (a Parquet schema) for SQL text."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def _batches(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any], size: int):
+    reader = con.sql(sql, params=params).to_arrow_reader(size)
+    yield from reader

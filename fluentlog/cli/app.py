@@ -186,7 +186,7 @@ def _show(view: View, fmt: Format | None, cfg: Config, zone: str | None = None,
           session: Session | None = None, **extra: Any) -> None:
     from fluentlog.render import render
     if session is not None:
-        session.record("ok", rows=_rows(view), **extra)  # recorded before anything is shown
+        session.record("ok", **{"rows": _rows(view), **extra})  # recorded before anything is shown
     try:
         render(view, fmt or default_format(), out, err, zone or cfg.timezone)
     except BrokenPipeError:
@@ -235,6 +235,22 @@ def _days(window: str) -> timedelta:
     from fluentlog import timeparse
     now = datetime(2000, 1, 1, tzinfo=UTC)
     return (now + timeparse.parse_duration(window)) - now
+
+
+class _counter:
+    """Rows written so far, on stderr, only on a terminal."""
+
+    def __enter__(self):
+        self._status = None
+        if not err.is_terminal:
+            return None
+        self._status = err.status("Exporting ...")
+        self._status.start()
+        return lambda rows: self._status.update(f"Exporting ... {rows:,} rows written")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.stop()
 
 
 class _progress:

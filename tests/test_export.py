@@ -1,0 +1,89 @@
+"""fluentlog export: atomic, private, no accidental overwrite, redacted, spreadsheet-safe, logged."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from builders import audit, write_jsonl
+from conftest import cli, load
+
+from fluentlog import export as exporter
+from fluentlog.redact import Redactor
+from fluentlog.store import Store
+
+EVIL = "=HYPERLINK(\"http://x.example\",\"click\")"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    records = [
+        audit(0, "appointment.edited", "dana@x.example", ("appointment", "APT-1"),
+              changes={"patient_name": {"from": "Ann Lee", "to": "Ann Li"}, "room": {"from": EVIL, "to": "+2"}}),
+        audit(5, "user.removed", "dana@x.example", ("user", "usr_9"), "lee@x.example"),
+    ]
+    path = tmp_path / "t.duckdb"
+    assert cli("ingest", str(write_jsonl(tmp_path / "a.jsonl", records)), "--db", str(path)).code == 0
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_export_is_private_redacted_and_logged(tmp_path: Path, db: Path, fmt: str) -> None:
+    out = tmp_path / f"out.{fmt}"
+    run = cli("export", "audit", "--output", str(out), "--format", fmt, "--db", str(db), "--format", fmt)
+    assert run.code == 0, run.stderr
+    assert out.stat().st_mode & 0o777 == 0o600
+    body = out.read_bytes()
+    assert b"Ann Lee" not in body and b"[redacted]" in body
+    summary = json.loads(cli("access-log", "--db", str(db), "--format", "json").stdout)[-1]
+    assert summary["export_path"] == str(out) and summary["rows"] == 2
+    assert summary["export_sha256"] == hashlib.sha256(body).hexdigest()
+    assert not list(tmp_path.glob(".out.*"))  # no temporary file left behind
+    if fmt == "parquet":
+        assert pq.read_table(out).num_rows == 2
+
+
+def test_csv_cells_that_look_like_formulas_are_neutralised(tmp_path: Path, db: Path) -> None:
+    out = tmp_path / "out.csv"
+    cli("export", "audit", "--output", str(out), "--db", str(db))
+    rows = list(csv.DictReader(out.open()))
+    changes = rows[0]["changes"]
+    assert json.loads(changes)["room"]["from"] == EVIL  # inside JSON text: not a cell of its own
+    tricky = tmp_path / "t2.duckdb"
+    write_jsonl(tmp_path / "b.jsonl", [audit(0, "=cmd|' /C calc'!A0", "@evil@x.example", ("t", "-1"))])
+    cli("ingest", str(tmp_path / "b.jsonl"), "--db", str(tricky))
+    cli("export", "audit", "--output", str(tmp_path / "t.csv"), "--db", str(tricky))
+    row = next(csv.DictReader((tmp_path / "t.csv").open()))
+    assert row["action"] == "'=cmd|' /C calc'!A0" and row["actor_email"] == "'@evil@x.example"
+    assert row["entity_id"] == "'-1"
+
+
+def test_no_overwrite_without_force_and_filters(tmp_path: Path, db: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_text("keep me")
+    run = cli("export", "audit", "--output", str(out), "--format", "jsonl", "--db", str(db))
+    assert run.code == 4 and "--force" in run.stderr and out.read_text() == "keep me"
+    run = cli("export", "audit", "--output", str(out), "--format", "jsonl", "--force", "--action", "user.*",
+              "--db", str(db))
+    assert run.code == 0 and [json.loads(line)["action"] for line in out.read_text().splitlines()] == ["user.removed"]
+    assert cli("export", "access", "--output", str(tmp_path / "x"), "--actor", "a", "--db", str(db)).code == 2
+    assert cli("export", "both", "--output", str(tmp_path / "x"), "--db", str(db)).code == 2
+
+
+def test_a_failure_mid_export_leaves_nothing_under_the_final_name(tmp_path: Path, monkeypatch) -> None:
+    db = tmp_path / "t.duckdb"
+    load(db, write_jsonl(tmp_path / "a.jsonl", [audit(i, "x.y", "a@b", ("t", str(i))) for i in range(10)]))
+
+    def broken(path, batches, names, progress):
+        path.write_text("half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setitem(exporter._WRITERS, "csv", broken)
+    out = tmp_path / "out.csv"
+    with Store.open(db, read_only=True) as store, pytest.raises(Exception, match="No space left"):
+        exporter.run(store, exporter.Params("audit", out), Redactor())
+    assert not out.exists() and list(tmp_path.glob(".out.csv.*")) == []
