@@ -24,7 +24,8 @@ DB_ENV = "FLUENTLOG_DB"
 LOCAL_CONFIG = Path("fluentlog.toml")
 DEFAULT_DB = Path("fluentlog.duckdb")
 
-TOP_KEYS = ("database", "timezone", "source_timezone", "operators", "detect", "roles", "redact")
+TOP_KEYS = ("database", "timezone", "source_timezone", "retention", "operators", "detect", "roles", "redact")
+DEFAULT_RETENTION = "6y"  # HIPAA's documentation retention period
 ROLE_KEYS = ("can", "reveal", "mask")
 DEFAULT_PHI = ("patient*", "*dob*", "date_of_birth", "diagnosis*", "medical*", "mrn", "ssn", "insurance*", "notes")
 
@@ -57,6 +58,7 @@ class Config:
     detect: Detect = field(default_factory=Detect)
     roles: Mapping[str, Role] = field(default_factory=lambda: dict(BUILT_IN))
     phi_fields: tuple[str, ...] = DEFAULT_PHI  # glob patterns of change fields shown as [redacted]
+    retention: str = DEFAULT_RETENTION  # how long events are kept (fluentlog retention)
 
 
 def user_config_path() -> Path:
@@ -111,6 +113,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Config:
         detect=_detect(data.get("detect", {}), path),
         roles=roles,
         phi_fields=_redact(data.get("redact", {}), path),
+        retention=_retention(data, path),
     )
 
 
@@ -250,3 +253,17 @@ def check_private(path: Path, what: str, readable_by_others: bool) -> None:
         who = "writable by group or others" if mode & 0o022 else "readable by others"
         raise ConfigError(f"{what} {path} is {who} (mode {mode:04o}): fluentlog refuses to trust it",
                           hint=f"chmod 600 {path}")
+
+
+def _retention(data: Mapping[str, Any], path: Path) -> str:
+    if "retention" not in data:
+        return DEFAULT_RETENTION
+    value = _string(data, "retention", path)
+    from fluentlog.errors import UsageError
+    from fluentlog.timeparse import parse_duration
+    try:
+        parse_duration(value, "retention")
+    except UsageError:
+        raise ConfigError(f"{path}: `retention` = {value!r} is not a duration",
+                          hint='e.g. "6y", "18mo" or "400d"') from None
+    return value

@@ -182,3 +182,39 @@ def test_a_role_mask_hides_ips_and_user_agents(tmp_path: Path, sample: Path) -> 
     assert "102.89.4.17" not in run.stdout
     who = cli("who-changed", "appointment:APT-1042", "--db", str(sample), "--format", "csv", env=env)
     assert "203.0.113.21" not in who.stdout and "203.0.113.0/24" in who.stdout
+
+
+def test_retention_dry_run_then_apply_by_an_owner_only(tmp_path: Path, sample: Path) -> None:
+    dry = cli("retention", "--keep", "60d", "--db", str(sample), "--format", "json",
+              env=config_for(tmp_path, "compliance"))
+    assert dry.code == 0
+    doc = json.loads(dry.stdout)
+    would = doc["streams"]["audit"]["events"] + doc["streams"]["access"]["events"]
+    assert would > 0 and doc["applied"] is False
+    for role in ("compliance", "admin"):
+        denied = cli("retention", "--keep", "60d", "--apply", "--db", str(sample), env=config_for(tmp_path, role))
+        assert denied.code == 3 and denied.stdout == ""
+    status = json.loads(cli("status", "--db", str(sample), "--format", "json").stdout)
+    before = status["audit"]["events"] + status["access"]["events"]
+    applied = cli("retention", "--keep", "60d", "--apply", "--db", str(sample), "--format", "json")
+    assert applied.code == 0 and json.loads(applied.stdout)["applied"] is True
+    status = json.loads(cli("status", "--db", str(sample), "--format", "json").stdout)
+    assert status["audit"]["events"] + status["access"]["events"] == before - would
+    entry = log_of(sample)[-2]
+    assert (entry["command"], entry["rows"], entry["filters"]["keep"]) == ("retention --apply", would, "60d")
+    assert "cutoff" in entry["filters"]
+
+
+def test_retention_policy_from_the_config_and_config_check(tmp_path: Path, sample: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(f'retention = "18mo"\n[operators]\n"{ME}" = "owner"\n')
+    path.chmod(0o600)
+    env = {"FLUENTLOG_CONFIG": str(path)}
+    run = cli("retention", "--db", str(sample), "--format", "json", env=env)
+    assert json.loads(run.stdout)["keep"] == "18mo"
+    check = cli("config", "check", "--db", str(sample), "--format", "json", env=env)
+    assert check.code == 0 and json.loads(check.stdout)["retention"] == "18mo"
+    path.write_text(f'retention = "forever"\n[operators]\n"{ME}" = "owner"\n')
+    bad = cli("config", "check", env=env)
+    assert bad.code == 4 and "`retention` = 'forever' is not a duration" in bad.stderr
+    assert cli("config", "check", env=config_for(tmp_path, "compliance")).code == 3

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, FILES, ROOT, cli, owner_config
 
-COMMANDS = ("ingest", "status", "who-changed", "signins", "offboarding", "timeline", "init", "demo")
+COMMANDS = ("ingest", "status", "who-changed", "signins", "offboarding", "timeline", "export", "retention",
+            "access-log", "init", "demo")
 
 
 def test_help_lists_commands_and_exit_codes() -> None:

@@ -268,6 +268,36 @@ def export(
               export_sha256=written.sha256, rows=written.rows)
 
 
+@app.command()
+def retention(
+    keep: Annotated[str | None, typer.Option("--keep", help="Keep this long (6y, 18mo, 400d). Default: the "
+                                             "config's `retention`, else 6y.", show_default=False)] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Delete (owners only). Without it: a dry run.")] = False,
+    db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None, wait: WaitOpt = 30.0,
+) -> None:
+    """Show what the retention policy would delete; with --apply, delete it in one transaction.
+
+    Example: fluentlog retention --keep 6y
+    """
+    from datetime import UTC, datetime
+
+    from fluentlog import config, timeparse
+    from fluentlog.store import Store
+    from fluentlog.workflows import retention as workflow
+    cfg = _settings(config_path)
+    policy = keep or cfg.retention
+    params = workflow.Params(policy, datetime.now(UTC) - timeparse.parse_duration(policy, "--keep"), apply)
+    database = config.resolve_database(db, cfg)
+    with _guard("retention --apply" if apply else "retention", cfg, db, keep=policy,
+                cutoff=params.cutoff.isoformat()) as session:
+        if not database.exists():
+            raise FluentlogError(f"no database at {database}", hint="load exports first: fluentlog ingest PATH...")
+        with Store.open(database, read_only=not apply, wait=wait) as store:
+            result = workflow.run(store, params)
+        deleted = sum(s["events"] for s in result["streams"].values())
+        _show(workflow.view(result), fmt, cfg, session=session, rows=deleted)
+
+
 @app.command("access-log")
 def access_log(
     since: SinceOpt = None,
@@ -288,6 +318,36 @@ def access_log(
         entries = accesslog.select(config.resolve_database(db, cfg), _range(since, None, zone).since,
                                    operator, command)
         _show(accesslog.view(entries), fmt, cfg, zone, session)
+
+
+config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def config_check(db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None) -> None:
+    """Validate the config and show what is in force: file, database, zones, operators, roles.
+
+    Example: fluentlog config check
+    """
+    import pyarrow as pa
+
+    from fluentlog import config
+    from fluentlog.view import Section, View
+    cfg = _settings(config_path)
+    with _guard("config", cfg, db) as session:
+        doc = {"config": str(cfg.path) if cfg.path else None, "database": str(config.resolve_database(db, cfg)),
+               "timezone": cfg.timezone, "source_timezone": cfg.source_timezone, "retention": cfg.retention,
+               "operators": dict(cfg.operators),
+               "roles": {n: {"can": sorted(r.can), "reveal": r.reveal, "mask": list(r.mask)}
+                         for n, r in cfg.roles.items()},
+               "redact": list(cfg.phi_fields), "detect": vars(cfg.detect)}
+        settings = pa.table({"setting": ["config", "database", "timezone", "source_timezone", "retention", "redact"],
+                             "value": [doc["config"] or "(none: defaults)", doc["database"], doc["timezone"],
+                                       doc["source_timezone"], doc["retention"], ", ".join(doc["redact"])]})
+        operators = pa.table({"operator": list(cfg.operators), "role": list(cfg.operators.values())})
+        _show(View(doc, [Section(settings, title="Configuration: valid"), Section(operators, title="Operators")]),
+              fmt, cfg, session=session)
 
 
 @app.command()
