@@ -7,11 +7,10 @@ import tempfile
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+from builders import write_jsonl, write_parquet
 from conftest import load, rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from fluentlog import parquet_format
 
 text = st.text(max_size=20)
 ident = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12).filter(
@@ -73,20 +72,6 @@ def workspace(draw) -> list[dict]:
     return [draw(audit_record(i) if draw(st.booleans()) else access_record(i)) for i in range(count)]
 
 
-def write_jsonl(records: list[dict], path: Path) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
-
-
-def write_parquet(records: list[dict], folder: Path) -> list[Path]:
-    paths = []
-    for stream, key in (("audit", "action"), ("access", "event")):
-        chosen = [r for r in records if key in r]
-        if chosen:
-            paths.append(folder / f"{stream}.parquet")
-            parquet_format.write(chosen, stream, paths[-1])
-    return paths
-
-
 def expected_audit(r: dict) -> tuple:
     return (r["id"], datetime.fromisoformat(r["occurred_at"]), r["action"], r["actor"]["id"], r["actor"]["email"],
             r["actor"]["name"], r["actor"]["role"], r["entity"]["type"], r["entity"]["id"], r["entity"].get("email"),
@@ -114,8 +99,8 @@ def stored(db: Path) -> tuple[dict, dict]:
 def test_jsonl_and_parquet_round_trip(records: list[dict]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        write_jsonl(records, folder / "all.jsonl")
-        parquet_files = write_parquet(records, folder)
+        write_jsonl(folder / "all.jsonl", records)
+        parquet_files = write_parquet(folder, records)
         for db, files in ((folder / "j.duckdb", [folder / "all.jsonl"]), (folder / "p.duckdb", parquet_files)):
             report = load(db, *files)
             assert report.totals()["rejected"] == 0, [dict(f.rejected_by_reason) for f in report.files]
