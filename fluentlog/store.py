@@ -23,7 +23,9 @@ T = TypeVar("T")
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
 _CORRUPT_MARKERS = ("not a valid DuckDB database", "Corrupt database", "checksum")
 # Nothing may be fetched or loaded behind the user's back: json, parquet and icu are built in.
-_CONNECT_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+# DuckDB's own progress bar would write into stdout, which is data: off.
+_CONNECT_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False,
+                   "enable_progress_bar": False}
 
 
 class Store:
