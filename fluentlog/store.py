@@ -23,9 +23,7 @@ T = TypeVar("T")
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
 _CORRUPT_MARKERS = ("not a valid DuckDB database", "Corrupt database", "checksum")
 # Nothing may be fetched or loaded behind the user's back: json, parquet and icu are built in.
-# DuckDB's own progress bar would write into stdout, which is data: off.
-_CONNECT_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False,
-                   "enable_progress_bar": False}
+_CONNECT_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 
 class Store:
@@ -44,6 +42,7 @@ class Store:
         store = cls(con, path, read_only)
         try:
             store.execute("SET TimeZone = 'UTC'")
+            store.execute("SET enable_progress_bar = false")  # it would write into stdout, which is data
             if memory_limit:
                 store.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
             store.check_ours()
