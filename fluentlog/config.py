@@ -24,7 +24,8 @@ DB_ENV = "FLUENTLOG_DB"
 LOCAL_CONFIG = Path("fluentlog.toml")
 DEFAULT_DB = Path("fluentlog.duckdb")
 
-TOP_KEYS = ("database", "timezone", "source_timezone", "retention", "operators", "detect", "roles", "redact")
+TOP_KEYS = ("database", "timezone", "source_timezone", "retention", "anchor_file", "operators", "detect", "roles",
+            "redact")
 DEFAULT_RETENTION = "6y"  # HIPAA's documentation retention period
 ROLE_KEYS = ("can", "reveal", "mask")
 DEFAULT_PHI = ("patient*", "*dob*", "date_of_birth", "diagnosis*", "medical*", "mrn", "ssn", "insurance*", "notes")
@@ -59,6 +60,7 @@ class Config:
     roles: Mapping[str, Role] = field(default_factory=lambda: dict(BUILT_IN))
     phi_fields: tuple[str, ...] = DEFAULT_PHI  # glob patterns of change fields shown as [redacted]
     retention: str = DEFAULT_RETENTION  # how long events are kept (fluentlog retention)
+    anchor_file: Path | None = None  # where each ingest appends the ledger head, outside the database
 
 
 def user_config_path() -> Path:
@@ -114,6 +116,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Config:
         roles=roles,
         phi_fields=_redact(data.get("redact", {}), path),
         retention=_retention(data, path),
+        anchor_file=_path(data, "anchor_file", path),
     )
 
 
@@ -253,6 +256,13 @@ def check_private(path: Path, what: str, readable_by_others: bool) -> None:
         who = "writable by group or others" if mode & 0o022 else "readable by others"
         raise ConfigError(f"{what} {path} is {who} (mode {mode:04o}): fluentlog refuses to trust it",
                           hint=f"chmod 600 {path}")
+
+
+def _path(data: Mapping[str, Any], key: str, path: Path) -> Path | None:
+    if key not in data:
+        return None
+    value = Path(_string(data, key, path)).expanduser()
+    return value if value.is_absolute() else path.parent / value
 
 
 def _retention(data: Mapping[str, Any], path: Path) -> str:

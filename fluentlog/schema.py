@@ -56,6 +56,9 @@ DDL = (
     """CREATE TABLE IF NOT EXISTS rejects (
   file_id INTEGER NOT NULL, line_no BIGINT NOT NULL, byte_offset BIGINT,
   reason VARCHAR NOT NULL, raw BLOB, raw_length BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS ledger (
+  seq INTEGER PRIMARY KEY, kind VARCHAR NOT NULL, recorded_at TIMESTAMPTZ NOT NULL, body VARCHAR NOT NULL,
+  prev_hash VARCHAR NOT NULL, entry_hash VARCHAR NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS conflicts (
   stream VARCHAR NOT NULL, event_id VARCHAR NOT NULL, file_id INTEGER NOT NULL,
   line_no BIGINT NOT NULL, incoming JSON, stored JSON, detected_at TIMESTAMPTZ NOT NULL)""",

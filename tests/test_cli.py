@@ -14,7 +14,7 @@ import pytest
 from conftest import CORPUS, FILES, ROOT, cli, owner_config
 
 COMMANDS = ("ingest", "status", "who-changed", "signins", "offboarding", "timeline", "export", "retention",
-            "access-log", "init", "demo")
+            "verify", "access-log", "init", "demo")
 
 
 def test_help_lists_commands_and_exit_codes() -> None:
@@ -71,7 +71,7 @@ def test_ingest_json_report_shape(tmp_path: Path) -> None:
               "--db", str(db), "--format", "json")
     assert run.code == 0, run.stderr
     doc = json.loads(run.stdout)
-    assert set(doc) == {"files", "totals"}
+    assert set(doc) == {"files", "totals", "ledger_head"} and len(doc["ledger_head"]) == 64
     first = doc["files"][0]
     assert set(first) >= {"path", "sha256", "status", "records", "inserted", "duplicates", "conflicts",
                           "rejected", "rejected_by_reason", "error"}

@@ -61,7 +61,10 @@ def test_sigkill_leaves_file_all_or_nothing_and_rerun_completes(tmp_path: Path, 
 def test_ctrl_c_rolls_back_and_exits_130(tmp_path: Path) -> None:
     data, db = big_file(tmp_path / "big.jsonl", 40000), tmp_path / "t.duckdb"
     proc = start(db, data)
-    time.sleep(1.0)
+    deadline = time.monotonic() + 30
+    while not db.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)  # wait until the ingest is under way, not still starting Python
+    time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     if proc.returncode == 0:

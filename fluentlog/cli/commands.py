@@ -73,6 +73,9 @@ def ingest(
         with Store.open(config.resolve_database(db, cfg), wait=wait, memory_limit=INGEST_MEMORY) as store, \
                 _progress() as progress:
             report = run_ingest(store, files, options, progress)
+        if cfg.anchor_file is not None and report.ledger_head:
+            from fluentlog import ledger
+            ledger.anchor(cfg.anchor_file, report.ledger_head)
         _show(report_view(report), fmt, cfg, session=session)
     if report.failed:
         raise typer.Exit(ExitCode.DATA)
@@ -296,6 +299,27 @@ def retention(
             result = workflow.run(store, params)
         deleted = sum(s["events"] for s in result["streams"].values())
         _show(workflow.view(result), fmt, cfg, session=session, rows=deleted)
+
+
+@app.command()
+def verify(
+    anchor: Annotated[Path | None, typer.Option("--anchor", help="An anchor file of ledger heads (default: the "
+                                                "config's `anchor_file`).", show_default=False)] = None,
+    db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None, wait: WaitOpt = 30.0,
+) -> None:
+    """Check that the store holds exactly what was ingested: recompute every file's event digest
+    and walk the ledger's hash chain. Exit 1, naming what diverged, on any difference.
+
+    Example: fluentlog verify --anchor /srv/fluentlog/anchor.txt
+    """
+    from fluentlog import ledger
+    cfg = _settings(config_path)
+    with _guard("verify", cfg, db, anchor=str(anchor) if anchor else None) as session:
+        with _reading(db, cfg, wait) as store:
+            verdict = ledger.verify(store, anchor or cfg.anchor_file)
+        _show(ledger.view(verdict), fmt, cfg, session=session, rows=len(verdict.problems))
+    if not verdict.ok:
+        raise typer.Exit(ExitCode.FINDINGS)
 
 
 @app.command("access-log")

@@ -173,6 +173,7 @@ class JsonLinesReader:
         self.huge: list[HugeLine] = []
         self.skipping: HugeLine | None = None
         self.ends_with_newline = True
+        self.content_sha256 = hashlib.sha256() if gzipped else reader.sha256  # of what was decompressed
 
     def __iter__(self) -> Iterator[Chunk]:
         reader = self._reader
@@ -183,6 +184,8 @@ class JsonLinesReader:
                 buf = bytearray(kept + CHUNK_BYTES)
                 buf[:kept] = self.carry
                 got = stream.readinto(memoryview(buf)[kept:])
+                if self._gzipped:
+                    self.content_sha256.update(memoryview(buf)[kept:kept + got])
                 if self._progress is not None:
                     self._progress(reader.bytes_read)
                 if not got:

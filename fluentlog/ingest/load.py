@@ -7,6 +7,7 @@ rejected. A file that cannot be read fails alone and leaves nothing behind.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import zlib
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from fluentlog import ledger
 from fluentlog.errors import DatabaseBusy, FluentlogError
 from fluentlog.ingest import sql
 from fluentlog.ingest.files import (
@@ -28,7 +30,7 @@ from fluentlog.ingest.files import (
     sniff,
 )
 from fluentlog.ingest.judge import FREE_FORM, NESTED
-from fluentlog.ingest.report import FileReport, LoadReport
+from fluentlog.ingest.report import COUNTS, FileReport, LoadReport
 from fluentlog.ingest.strict import strict_reason
 from fluentlog.store import Store, quote_ident, quote_literal
 
@@ -71,7 +73,7 @@ def ingest_file(store: Store, path: Path, options: IngestOptions,
         with store.transaction():
             file_id = store.scalar(sql.NEXT_FILE_ID)
             loader = _FileLoader(store, file_id, options, report)
-            report.sha256 = loader.load(path, report.format, gzipped, progress)
+            report.sha256, content_sha256 = loader.load(path, report.format, gzipped, progress)
             _skip_if_known(store, report)
             loader.reconcile()
             if options.strict and report.rejected:
@@ -79,6 +81,10 @@ def ingest_file(store: Store, path: Path, options: IngestOptions,
                     f"{report.rejected} record(s) rejected and --strict is set: nothing of this file stored")
                 raise _Skip
             _record_file(store, file_id, size, options, report)
+            report.ledger_head = ledger.append(store, "ingest", {
+                "file": {"path": report.path, "sha256": report.sha256, "content_sha256": content_sha256,
+                         **{k: getattr(report, k) for k in COUNTS}},
+                "files": {str(file_id): ledger.file_digest(store, file_id)}})
     except _Skip:
         report.discard_counts()
     except FileFault as exc:
@@ -133,13 +139,15 @@ class _FileLoader:
         self.fast_stream: str | None = options.kind
         self._parse_params = {"source_tz": options.source_timezone, "kind": options.kind}
 
-    def load(self, path: Path, fmt: str, gzipped: bool, progress: Progress | None) -> str:
+    def load(self, path: Path, fmt: str, gzipped: bool, progress: Progress | None) -> tuple[str, str]:
+        """Load the file; its SHA-256, and that of its (decompressed) content."""
         if fmt.startswith("jsonl"):
             with path.open("rb") as fh:
                 hashing = HashingReader(fh)
-                for chunk in prefetch(iter(JsonLinesReader(path, gzipped, hashing, progress))):
+                reader = JsonLinesReader(path, gzipped, hashing, progress)
+                for chunk in prefetch(iter(reader)):
                     self._load_chunk(chunk)
-                return hashing.sha256.hexdigest()
+                return hashing.sha256.hexdigest(), reader.content_sha256.hexdigest()
         digest = _verified_sha256(path, gzipped)
         if fmt.startswith("json-array"):
             self._materialise(sql.ARRAY_CHUNK, {"path": str(path),
@@ -252,21 +260,22 @@ class _FileLoader:
             self.report.conflicts += verdicts.get("conflict", 0)
 
 
-def _verified_sha256(path: Path, gzipped: bool) -> str:
-    """SHA-256 of the file; for gzip, also decompress it once so a bad CRC fails here."""
+def _verified_sha256(path: Path, gzipped: bool) -> tuple[str, str]:
+    """SHA-256 of the file and of its content; for gzip, decompressing once so a bad CRC fails here."""
     with path.open("rb") as fh:
         hashing = HashingReader(fh)
         if not gzipped:
             hashing.drain()
-            return hashing.sha256.hexdigest()
+            return hashing.sha256.hexdigest(), hashing.sha256.hexdigest()
+        content = hashlib.sha256()
         try:
             with gzip.GzipFile(fileobj=hashing, mode="rb") as stream:
-                while stream.read(1 << 22):
-                    pass
+                while data := stream.read(1 << 22):
+                    content.update(data)
             hashing.drain()
         except (OSError, EOFError, zlib.error) as exc:
             raise FileFault(gzip_message(exc)) from None
-        return hashing.sha256.hexdigest()
+        return hashing.sha256.hexdigest(), content.hexdigest()
 
 
 def _parquet_chunk_sql(store: Store, path: Path) -> str:

@@ -29,6 +29,7 @@ class FileReport:
     new_fields: Counter[str] = field(default_factory=Counter)
     error: str | None = None
     note: str | None = None  # e.g. "already ingested at ... by ..." or "0 records"
+    ledger_head: str | None = None  # the ledger's head hash after this file
 
     @property
     def rejected(self) -> int:
@@ -62,8 +63,14 @@ class LoadReport:
     def totals(self) -> dict[str, int]:
         return {name: sum(getattr(f, name) for f in self.files) for name in COUNTS}
 
+    @property
+    def ledger_head(self) -> str | None:
+        heads = [f.ledger_head for f in self.files if f.ledger_head]
+        return heads[-1] if heads else None
+
     def document(self) -> dict[str, Any]:
-        return {"files": [f.document() for f in self.files], "totals": self.totals()}
+        return {"files": [f.document() for f in self.files], "totals": self.totals(),
+                "ledger_head": self.ledger_head}
 
 
 def report_view(report: LoadReport) -> View:

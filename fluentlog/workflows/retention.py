@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from fluentlog import schema
+from fluentlog import ledger, schema
 from fluentlog.store import Store
 from fluentlog.view import Section, View
 
@@ -36,8 +36,17 @@ def run(store: Store, params: Params) -> dict[str, Any]:
         streams[stream] = {"events": count, "oldest": oldest, "newest": newest}
     if params.apply and any(s["events"] for s in streams.values()):
         with store.transaction():
+            touched = sorted({f for stream in schema.STREAMS
+                              for (f,) in store.rows(ledger.FILES_BEFORE[stream], {"cutoff": params.cutoff})})
             for stream in schema.STREAMS:
                 store.execute(_DELETE[stream], {"cutoff": params.cutoff})
+            # The purge is recorded in the ledger, so that verify does not read it as tampering.
+            after = ledger.digests(store, ledger.DIGEST_OF_FILES, {"file_ids": touched})
+            ledger.append(store, "retention", {
+                "keep": params.keep, "cutoff": params.cutoff.isoformat(),
+                "deleted": {s: streams[s]["events"] for s in schema.STREAMS},
+                "files": {str(f): {s: after.get(f, {}).get(s, ledger.EMPTY) for s in schema.STREAMS}
+                          for f in touched}})
     return {"keep": params.keep, "cutoff": params.cutoff, "applied": params.apply, "streams": streams}
 
 

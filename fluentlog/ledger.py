@@ -1,0 +1,175 @@
+"""The evidence ledger: a hash chain of what each ingest (and each purge) stored.
+
+Each entry's body records a file's SHA-256 (and, for gzip, of its content), its counts,
+and a digest of every event stored from it; its hash covers the previous entry's hash,
+so editing, removing or inserting an entry breaks the chain. `verify` recomputes the
+digests from the stored events and walks the chain. An anchor file outside the database
+keeps the heads, so the database cannot be rewritten together with its own proof.
+
+The event digest is, per file and stream, the count and the XOR of the MD5 of each
+event's canonical JSON: order-free, stable across DuckDB versions, and cheap enough to
+run inside the ingest transaction. It detects any edited, deleted or added event; it
+is not built to resist someone forging a collision on purpose — the anchored chain is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fluentlog import schema
+from fluentlog.store import Store
+
+GENESIS = "0" * 64
+EMPTY = "0:" + "0" * 32  # the digest of no events
+
+
+def _digest_sql(stream: str, where: str) -> str:
+    cols = ", ".join(f"'{c}': {c}" for c in schema.content_columns(stream))
+    return f"""
+SELECT file_id, count(*), bit_xor(md5_number_lower(j)), bit_xor(md5_number_upper(j))
+FROM (SELECT file_id, to_json({{{cols}}}) AS j FROM {schema.STREAM_TABLES[stream]} WHERE {where})
+GROUP BY file_id
+"""
+
+
+DIGEST_OF_FILE = {s: _digest_sql(s, "file_id = $file_id") for s in schema.STREAMS}
+DIGEST_OF_FILES = {s: _digest_sql(s, "list_contains($file_ids, file_id)") for s in schema.STREAMS}
+DIGEST_ALL = {s: _digest_sql(s, "true") for s in schema.STREAMS}
+FILES_BEFORE = {s: f"SELECT DISTINCT file_id FROM {t} WHERE occurred_at < $cutoff"
+                for s, t in schema.STREAM_TABLES.items()}
+HEAD = "SELECT seq, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1"
+ENTRIES = "SELECT seq, body, prev_hash, entry_hash FROM ledger ORDER BY seq"
+INSERT = "INSERT INTO ledger VALUES ($seq, $kind, $at, $body, $prev, $hash)"
+FILE_PATHS = "SELECT file_id, path FROM files"
+
+
+def _digest(count: int, lower: int | None, upper: int | None) -> str:
+    return f"{count}:{lower or 0:016x}{upper or 0:016x}"
+
+
+def digests(store: Store, sql: dict[str, str], params: dict[str, Any]) -> dict[int, dict[str, str]]:
+    """{file_id: {stream: digest}} for the files the SQL selects."""
+    found: dict[int, dict[str, str]] = {}
+    for stream in schema.STREAMS:
+        for file_id, count, lower, upper in store.rows(sql[stream], params):
+            found.setdefault(file_id, {})[stream] = _digest(count, lower, upper)
+    return found
+
+
+def file_digest(store: Store, file_id: int) -> dict[str, str]:
+    got = digests(store, DIGEST_OF_FILE, {"file_id": file_id}).get(file_id, {})
+    return {s: got.get(s, _digest(0, 0, 0)) for s in schema.STREAMS}
+
+
+def append(store: Store, kind: str, body: dict[str, Any]) -> str:
+    """Add an entry after the current head (inside the caller's transaction); the new head."""
+    head = store.rows(HEAD)
+    seq, prev = (head[0][0] + 1, head[0][1]) if head else (1, GENESIS)
+    at = datetime.now(UTC)
+    text = json.dumps({"seq": seq, "kind": kind, "at": at.isoformat(), **body}, sort_keys=True,
+                      separators=(",", ":"), default=str)
+    entry_hash = hashlib.sha256(f"{prev}\n{text}".encode()).hexdigest()
+    store.execute(INSERT, {"seq": seq, "kind": kind, "at": at, "body": text, "prev": prev, "hash": entry_hash})
+    return entry_hash
+
+
+def head(store: Store) -> str:
+    rows = store.rows(HEAD)
+    return rows[0][1] if rows else GENESIS
+
+
+def anchor(path: Path, entry_hash: str) -> None:
+    """Append the head to the anchor file, outside the database."""
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(f"{datetime.now(UTC).isoformat(timespec='seconds')} {entry_hash}\n")
+
+
+@dataclass
+class Verdict:
+    head: str = GENESIS
+    entries: int = 0
+    files: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(store: Store, anchor_file: Path | None = None) -> Verdict:
+    verdict = Verdict()
+    expected: dict[int, dict[str, str]] = {}
+    prev = GENESIS
+    chain: list[str] = []
+    for seq, text, prev_hash, entry_hash in store.rows(ENTRIES):
+        verdict.entries += 1
+        if prev_hash != prev:
+            verdict.problems.append({"entry": seq, "problem": "the chain is broken: the entry does not follow "
+                                     "the one before it (an entry removed, inserted or reordered)"})
+        if hashlib.sha256(f"{prev_hash}\n{text}".encode()).hexdigest() != entry_hash:
+            verdict.problems.append({"entry": seq, "problem": "the entry was altered: its hash does not match"})
+        body = json.loads(text)
+        for file_id, streams in (body.get("files") or {}).items():
+            expected[int(file_id)] = streams
+        prev = entry_hash
+        chain.append(entry_hash)
+    verdict.head = prev
+    paths = dict(store.rows(FILE_PATHS))
+    actual = digests(store, DIGEST_ALL, {})
+    verdict.files = len(expected)
+    for file_id in sorted(set(expected) | set(actual)):
+        if file_id not in expected:
+            verdict.problems.append({"file_id": file_id, "path": paths.get(file_id),
+                                     "problem": "events stored for a file the ledger does not know "
+                                                "(added behind fluentlog's back)"})
+            continue
+        for stream in schema.STREAMS:
+            want = expected[file_id].get(stream, _digest(0, 0, 0))
+            have = actual.get(file_id, {}).get(stream, _digest(0, 0, 0))
+            if want != have:
+                want_n, have_n = int(want.split(":")[0]), int(have.split(":")[0])
+                what = ("events altered" if want_n == have_n else f"{want_n - have_n} event(s) deleted"
+                        if have_n < want_n else f"{have_n - want_n} event(s) added")
+                verdict.problems.append({"file_id": file_id, "path": paths.get(file_id), "stream": stream,
+                                         "problem": f"{what}: the ledger holds {want_n} {stream} event(s) with "
+                                                    f"another digest, the store {have_n}"})
+    if anchor_file is not None:
+        _check_anchor(anchor_file, chain, verdict)
+    return verdict
+
+
+def _check_anchor(path: Path, chain: list[str], verdict: Verdict) -> None:
+    try:
+        lines = [line.split()[-1] for line in path.read_text().splitlines() if line.strip()]
+    except OSError as exc:
+        verdict.problems.append({"problem": f"cannot read the anchor file {path}: {exc.strerror}"})
+        return
+    known = set(chain)
+    for anchored in lines:
+        if anchored not in known:
+            verdict.problems.append({"problem": f"the anchored head {anchored[:16]}... from {path} is not in the "
+                                                "ledger: the ledger was rewritten"})
+
+
+def view(verdict: Verdict):  # -> View
+    import pyarrow as pa
+
+    from fluentlog.view import Section, View
+    doc = {"ok": verdict.ok, "head": verdict.head, "entries": verdict.entries, "files": verdict.files,
+           "problems": verdict.problems}
+    sections, notes = [], []
+    if verdict.problems:
+        sections.append(Section(pa.table({
+            "file": [p.get("path") or (f"entry {p['entry']}" if "entry" in p else "") for p in verdict.problems],
+            "stream": pa.array([p.get("stream") for p in verdict.problems], pa.string()),
+            "problem": [p["problem"] for p in verdict.problems]}), title="The store does not match its ledger",
+            row_styles=["bold red"] * len(verdict.problems)))
+    else:
+        notes.append(f"Verified: {verdict.files} file(s) and {verdict.entries} ledger entries match. "
+                     f"Head {verdict.head}")
+    return View(doc, sections, notes)
