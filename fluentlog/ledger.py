@@ -31,8 +31,8 @@ EMPTY = "0:" + "0" * 32  # the digest of no events
 def _digest_sql(stream: str, where: str) -> str:
     cols = ", ".join(f"'{c}': {c}" for c in schema.content_columns(stream))
     return f"""
-SELECT file_id, count(*), bit_xor(md5_number_lower(j)), bit_xor(md5_number_upper(j))
-FROM (SELECT file_id, to_json({{{cols}}}) AS j FROM {schema.STREAM_TABLES[stream]} WHERE {where})
+SELECT file_id, count(*), bit_xor(md5_number(to_json({{{cols}}})))
+FROM {schema.STREAM_TABLES[stream]} WHERE {where}
 GROUP BY file_id
 """
 
@@ -48,22 +48,22 @@ INSERT = "INSERT INTO ledger VALUES ($seq, $kind, $at, $body, $prev, $hash)"
 FILE_PATHS = "SELECT file_id, path FROM files"
 
 
-def _digest(count: int, lower: int | None, upper: int | None) -> str:
-    return f"{count}:{lower or 0:016x}{upper or 0:016x}"
+def _digest(count: int, xor: int | None) -> str:
+    return f"{count}:{xor or 0:032x}"
 
 
 def digests(store: Store, sql: dict[str, str], params: dict[str, Any]) -> dict[int, dict[str, str]]:
     """{file_id: {stream: digest}} for the files the SQL selects."""
     found: dict[int, dict[str, str]] = {}
     for stream in schema.STREAMS:
-        for file_id, count, lower, upper in store.rows(sql[stream], params):
-            found.setdefault(file_id, {})[stream] = _digest(count, lower, upper)
+        for file_id, count, xor in store.rows(sql[stream], params):
+            found.setdefault(file_id, {})[stream] = _digest(count, xor)
     return found
 
 
 def file_digest(store: Store, file_id: int) -> dict[str, str]:
     got = digests(store, DIGEST_OF_FILE, {"file_id": file_id}).get(file_id, {})
-    return {s: got.get(s, _digest(0, 0, 0)) for s in schema.STREAMS}
+    return {s: got.get(s, EMPTY) for s in schema.STREAMS}
 
 
 def append(store: Store, kind: str, body: dict[str, Any]) -> str:
@@ -129,8 +129,8 @@ def verify(store: Store, anchor_file: Path | None = None) -> Verdict:
                                                 "(added behind fluentlog's back)"})
             continue
         for stream in schema.STREAMS:
-            want = expected[file_id].get(stream, _digest(0, 0, 0))
-            have = actual.get(file_id, {}).get(stream, _digest(0, 0, 0))
+            want = expected[file_id].get(stream, EMPTY)
+            have = actual.get(file_id, {}).get(stream, EMPTY)
             if want != have:
                 want_n, have_n = int(want.split(":")[0]), int(have.split(":")[0])
                 what = ("events altered" if want_n == have_n else f"{want_n - have_n} event(s) deleted"
