@@ -7,9 +7,12 @@ duckdb.Error never leaves this module: it becomes a fluentlog error.
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,20 +40,25 @@ class Store:
     @classmethod
     @contextmanager
     def open(cls, path: Path, *, read_only: bool = False, wait: float = 30.0,
-             memory_limit: str | None = None) -> Iterator[Store]:
+             memory_limit: str | None = None, purpose: str = "fluentlog") -> Iterator[Store]:
         con = _connect(path, read_only, wait)
         store = cls(con, path, read_only)
+        holder = None
         try:
             store.execute("SET TimeZone = 'UTC'")
             store.execute("SET enable_progress_bar = false")  # it would write into stdout, which is data
             if memory_limit:
                 store.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
+            store.execute("SET lock_configuration = true")  # no statement may change these settings now
             store.check_ours()
             if not read_only:
+                holder = _LockNote(path, purpose)
                 store.create_schema()
             yield store
         finally:
             con.close()
+            if holder is not None:
+                holder.remove()
 
     def check_ours(self) -> None:
         """Refuse a DuckDB database that fluentlog did not make, rather than write into it."""
@@ -144,6 +152,33 @@ def _checked_size(value: str) -> str:
     return value
 
 
+class _LockNote:
+    """While fluentlog writes a database, `<database>.lock.json` says who: a busy message can
+    then name the command and process instead of only "busy"."""
+
+    def __init__(self, path: Path, purpose: str) -> None:
+        self.path = path.with_name(path.name + ".lock.json")
+        note = {"command": purpose, "pid": os.getpid(), "since": datetime.now(UTC).isoformat(timespec="seconds")}
+        try:
+            self.path.write_text(json.dumps(note))
+        except OSError:
+            self.path = None  # a note we cannot write is only a lost courtesy
+
+    def remove(self) -> None:
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+def _holder(path: Path) -> str:
+    note = path.with_name(path.name + ".lock.json")
+    try:
+        held = json.loads(note.read_text())
+        os.kill(int(held["pid"]), 0)  # a note left by a killed process names nobody
+        return f" (fluentlog {held['command']}, process {held['pid']}, since {held['since']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
 def _connect(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + max(wait, 0.0)
     delay = 0.05
@@ -161,7 +196,7 @@ def _connect(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnect
 def _translate(exc: duckdb.Error, path: Path) -> Exception:
     text = str(exc)
     if any(marker in text for marker in _LOCK_MARKERS):
-        return DatabaseBusy(f"database {path} is busy: another process holds its lock",
+        return DatabaseBusy(f"database {path} is busy: another process holds its lock{_holder(path)}",
                             hint="wait for the other fluentlog run (or DuckDB session) to finish, "
                                  "or raise --wait")
     if any(marker in text for marker in _CORRUPT_MARKERS):

@@ -72,3 +72,22 @@ def test_ctrl_c_rolls_back_and_exits_130(tmp_path: Path) -> None:
     assert proc.returncode == 130 and out == ""
     assert "interrupted" in err and "Traceback" not in err
     assert state(db) == (0, 0)
+
+
+def test_busy_names_the_fluentlog_command_that_holds_the_lock(tmp_path: Path) -> None:
+    data, db = big_file(tmp_path / "big.jsonl", 40000), tmp_path / "t.duckdb"
+    proc = start(db, data)
+    try:
+        deadline = time.monotonic() + 30
+        while not Path(str(db) + ".lock.json").exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if proc.poll() is not None:
+            pytest.skip("the ingest finished before it could be observed")
+        run = cli("status", "--db", str(db), "--wait", "0.3")
+        if run.code == 0:
+            pytest.skip("the ingest finished first")
+        assert run.code == 75 and run.stdout == ""
+        assert "fluentlog ingest, process" in run.stderr and "since" in run.stderr
+    finally:
+        proc.kill()
+        proc.wait()

@@ -178,3 +178,19 @@ def test_directories_recurse_and_globs_expand(tmp_path: Path) -> None:
     assert [p.name for p in found] == ["two.jsonl.gz", "one.jsonl", "three.parquet"]  # sorted by path
     with pytest.raises(InputError, match="no file matches"):
         expand([str(tmp_path / "*.ndjson")])
+
+
+def test_parquet_page_checksums_are_verified(db: Path, tmp_path: Path) -> None:
+    table = pa.table({"id": [f"a{i}" for i in range(2000)], "occurred_at": ["2026-11-20T00:00:00Z"] * 2000,
+                      "action": ["x.y"] * 2000, "actor": [{"email": "a@b.example"}] * 2000,
+                      "entity": [{"type": "t", "id": "1"}] * 2000})
+    good = tmp_path / "good.parquet"
+    pq.write_table(table, good, write_page_checksum=True, compression="none")
+    data = bytearray(good.read_bytes())
+    data[data.find(b"a1000") + 1] ^= 0x01  # one bit, inside a data page
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(bytes(data))
+    f = one(db, bad)
+    assert f.status == "failed" and "CRC checksum verification failed" in f.error
+    assert rows(db, "SELECT count(*) FROM audit_events") == [(0,)]
+    assert one(db, good).inserted == 2000

@@ -70,7 +70,8 @@ def ingest(
         files = expand(paths)  # a bad path fails before any database is created
         options = IngestOptions(operator=config.current_operator(), kind=kind, strict=strict,
                                 source_timezone=cfg.source_timezone)
-        with Store.open(config.resolve_database(db, cfg), wait=wait, memory_limit=INGEST_MEMORY) as store, \
+        with Store.open(config.resolve_database(db, cfg), wait=wait, memory_limit=INGEST_MEMORY,
+                        purpose="ingest") as store, \
                 _progress() as progress:
             report = run_ingest(store, files, options, progress)
         if cfg.anchor_file is not None and report.ledger_head:
@@ -295,7 +296,7 @@ def retention(
                 cutoff=params.cutoff.isoformat()) as session:
         if not database.exists():
             raise FluentlogError(f"no database at {database}", hint="load exports first: fluentlog ingest PATH...")
-        with Store.open(database, read_only=not apply, wait=wait) as store:
+        with Store.open(database, read_only=not apply, wait=wait, purpose="retention --apply") as store:
             result = workflow.run(store, params)
         deleted = sum(s["events"] for s in result["streams"].values())
         _show(workflow.view(result), fmt, cfg, session=session, rows=deleted)

@@ -153,6 +153,7 @@ class _FileLoader:
             self._materialise(sql.ARRAY_CHUNK, {"path": str(path),
                                                 "compression": "gzip" if gzipped else "none"})
         else:
+            _verify_parquet_pages(path)
             self._materialise(_parquet_chunk_sql(self.store, path), {"path": str(path)})
         return digest
 
@@ -276,6 +277,16 @@ def _verified_sha256(path: Path, gzipped: bool) -> tuple[str, str]:
         except (OSError, EOFError, zlib.error) as exc:
             raise FileFault(gzip_message(exc)) from None
         return hashing.sha256.hexdigest(), content.hexdigest()
+
+
+def _verify_parquet_pages(path: Path) -> None:
+    """Read every page once with its CRC checked where the writer wrote one: DuckDB does not."""
+    import pyarrow.parquet as pq
+    try:
+        for _ in pq.ParquetFile(path, page_checksum_verification=True).iter_batches(batch_size=65536):
+            pass
+    except (OSError, pa.ArrowException) as exc:
+        raise FileFault(f"damaged Parquet file: {str(exc).splitlines()[0]}") from None
 
 
 def _parquet_chunk_sql(store: Store, path: Path) -> str:
