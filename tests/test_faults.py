@@ -56,6 +56,8 @@ def test_sigkill_leaves_file_all_or_nothing_and_rerun_completes(tmp_path: Path, 
     assert state(db) == (1, 20000)
     status = json.loads(run.stdout)["files"][0]["status"]
     assert status == ("already_ingested" if files else "ingested")
+    verified = cli("verify", "--db", str(db), "--format", "json")
+    assert verified.code == 0 and json.loads(verified.stdout)["ok"] is True
 
 
 def test_ctrl_c_rolls_back_and_exits_130(tmp_path: Path) -> None:
