@@ -38,7 +38,7 @@ def run_demo() -> Iterator[tuple[str, str, View]]:
 
     folder = sample_dir()
     with tempfile.TemporaryDirectory(prefix="fluentlog-demo-") as tmp, \
-            Store.open(Path(tmp) / "demo.duckdb") as store:
+            Store.open(Path(tmp) / "demo.duckdb", readable=[folder / n for n in SAMPLE_FILES]) as store:
         report = ingest(store, [folder / name for name in SAMPLE_FILES], IngestOptions(operator=current_operator()))
         loaded = report_view(report)
         loaded.notes.append("The Parquet files hold the same events as the JSON Lines files: "

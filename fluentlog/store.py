@@ -40,7 +40,10 @@ class Store:
     @classmethod
     @contextmanager
     def open(cls, path: Path, *, read_only: bool = False, wait: float = 30.0,
-             memory_limit: str | None = None, purpose: str = "fluentlog") -> Iterator[Store]:
+             memory_limit: str | None = None, purpose: str = "fluentlog",
+             readable: list[Path] | None = None) -> Iterator[Store]:
+        """`readable`, when given, is all DuckDB may read besides the database: the files named
+        on the command line (an injected read_csv('/etc/shadow') would then fail)."""
         con = _connect(path, read_only, wait)
         store = cls(con, path, read_only)
         holder = None
@@ -49,6 +52,10 @@ class Store:
             store.execute("SET enable_progress_bar = false")  # it would write into stdout, which is data
             if memory_limit:
                 store.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
+            if readable is not None:
+                paths = ", ".join(quote_literal(str(p.resolve())) for p in readable)
+                store.execute(f"SET allowed_paths = [{paths}]")
+                store.execute("SET enable_external_access = false")
             store.execute("SET lock_configuration = true")  # no statement may change these settings now
             store.check_ours()
             if not read_only:

@@ -93,3 +93,18 @@ def test_busy_names_the_fluentlog_command_that_holds_the_lock(tmp_path: Path) ->
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_duckdb_may_read_only_the_files_named(tmp_path: Path) -> None:
+    from fluentlog.errors import StoreError
+    from fluentlog.store import Store
+    named = tmp_path / "named.csv"
+    named.write_text("a\n1\n")
+    other = tmp_path / "other.csv"
+    other.write_text("a\n2\n")
+    with Store.open(tmp_path / "t.duckdb", readable=[named]) as store:
+        assert store.rows("SELECT a FROM read_csv($p)", {"p": str(named)}) == [(1,)]
+        with pytest.raises(StoreError):
+            store.rows("SELECT a FROM read_csv($p)", {"p": str(other)})
+        with pytest.raises(StoreError):
+            store.execute("SET enable_external_access = true")  # locked

@@ -225,7 +225,7 @@ def _reading(db: Path | None, cfg: Config, wait: float) -> Iterator[Store]:
     database = config.resolve_database(db, cfg)
     if not database.exists():
         raise FluentlogError(f"no database at {database}", hint="load exports first: fluentlog ingest PATH...")
-    with Store.open(database, read_only=True, wait=wait) as store:
+    with Store.open(database, read_only=True, wait=wait, readable=[]) as store:
         yield store
 
 

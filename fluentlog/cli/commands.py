@@ -71,7 +71,7 @@ def ingest(
         options = IngestOptions(operator=config.current_operator(), kind=kind, strict=strict,
                                 source_timezone=cfg.source_timezone)
         with Store.open(config.resolve_database(db, cfg), wait=wait, memory_limit=INGEST_MEMORY,
-                        purpose="ingest") as store, \
+                        purpose="ingest", readable=files) as store, \
                 _progress() as progress:
             report = run_ingest(store, files, options, progress)
         if cfg.anchor_file is not None and report.ledger_head:
@@ -97,7 +97,7 @@ def status(db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = Non
         if not database.exists():
             result = workflow.empty_status(database)
         else:
-            with Store.open(database, read_only=True, wait=wait) as store:
+            with Store.open(database, read_only=True, wait=wait, readable=[]) as store:
                 result = workflow.run(store, workflow.Params(timezone=cfg.timezone))
         _show(workflow.view(result), fmt, cfg, session=session)
 
@@ -296,7 +296,8 @@ def retention(
                 cutoff=params.cutoff.isoformat()) as session:
         if not database.exists():
             raise FluentlogError(f"no database at {database}", hint="load exports first: fluentlog ingest PATH...")
-        with Store.open(database, read_only=not apply, wait=wait, purpose="retention --apply") as store:
+        with Store.open(database, read_only=not apply, wait=wait, purpose="retention --apply",
+                        readable=[]) as store:
             result = workflow.run(store, params)
         deleted = sum(s["events"] for s in result["streams"].values())
         _show(workflow.view(result), fmt, cfg, session=session, rows=deleted)
