@@ -53,6 +53,8 @@ HEAD = "SELECT seq, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1"
 ENTRIES = "SELECT seq, body, prev_hash, entry_hash FROM ledger ORDER BY seq"
 INSERT = "INSERT INTO ledger VALUES ($seq, $kind, $at, $body, $prev, $hash)"
 FILE_PATHS = "SELECT file_id, path FROM files"
+IDS_OF_FILE = {s: f"SELECT event_id FROM {t} WHERE file_id = $file_id ORDER BY event_id LIMIT 10"
+               for s, t in schema.STREAM_TABLES.items()}
 
 
 def _digest(count: int, xor: int | None) -> str:
@@ -131,9 +133,10 @@ def verify(store: Store, anchor_file: Path | None = None) -> Verdict:
     verdict.files = len(expected)
     for file_id in sorted(set(expected) | set(actual)):
         if file_id not in expected:
-            verdict.problems.append({"file_id": file_id, "path": paths.get(file_id),
+            ids = [i for s in schema.STREAMS for (i,) in store.rows(IDS_OF_FILE[s], {"file_id": file_id})]
+            verdict.problems.append({"file_id": file_id, "path": paths.get(file_id), "event_ids": ids,
                                      "problem": "events stored for a file the ledger does not know "
-                                                "(added behind fluentlog's back)"})
+                                                f"(added behind fluentlog's back): {', '.join(ids)}"})
             continue
         for stream in schema.STREAMS:
             want = expected[file_id].get(stream, EMPTY)

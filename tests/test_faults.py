@@ -108,3 +108,22 @@ def test_duckdb_may_read_only_the_files_named(tmp_path: Path) -> None:
             store.rows("SELECT a FROM read_csv($p)", {"p": str(other)})
         with pytest.raises(StoreError):
             store.execute("SET enable_external_access = true")  # locked
+
+
+def test_disk_full_during_ingest_rolls_the_file_back(tmp_path: Path, monkeypatch) -> None:
+    from conftest import CORPUS, load
+
+    from fluentlog.errors import StoreError
+    from fluentlog.ingest import load as ingest_load
+
+    def full(*args, **kwargs):
+        raise StoreError("cannot use database: IO Error: No space left on device")
+
+    db = tmp_path / "t.duckdb"
+    monkeypatch.setattr(ingest_load.ledger, "append", full)
+    report = load(db, CORPUS / "clean.jsonl")
+    (f,) = report.files
+    assert f.status == "failed" and "No space left on device" in f.error and f.inserted == 0
+    monkeypatch.undo()
+    assert rows(db, "SELECT (SELECT count(*) FROM audit_events) + (SELECT count(*) FROM files)") == [(0,)]
+    assert load(db, CORPUS / "clean.jsonl").files[0].inserted == 4  # and a later run completes it

@@ -60,6 +60,8 @@ def test_changes_behind_fluentlogs_back_are_named(store, sql: str, words: str) -
     code, doc = verify(db, env)
     assert code == 1 and not doc["ok"]
     assert any(words in p["problem"] for p in doc["problems"]), doc["problems"]
+    if "does not know" in words:
+        assert doc["problems"][0]["event_ids"] == ["forged"]
 
 
 def test_an_altered_or_removed_ledger_entry_breaks_the_chain(store) -> None:
