@@ -132,6 +132,7 @@ def test_status_json_shape_and_gaps(tmp_path: Path) -> None:
     assert doc["audit"] == {"events": 4, "first_at": "2026-11-01T12:00:00.000Z", "last_at": "2026-11-09T12:00:00.000Z"}
     assert doc["access"]["events"] == 0
     assert (doc["files"], doc["rejected"], doc["conflicts"]) == (1, 1, 0)
+    assert len(doc["ledger_head"]) == 64
     assert doc["gaps"] == [{"stream": "audit", "from": "2026-11-03", "to": "2026-11-04"},
                            {"stream": "audit", "from": "2026-11-06", "to": "2026-11-08"}]
 

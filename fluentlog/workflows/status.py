@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from fluentlog import schema
+from fluentlog import ledger, schema
 from fluentlog.store import Store
 from fluentlog.view import Section, View
 
@@ -55,6 +55,7 @@ class Status:
     rejected: int = 0
     conflicts: int = 0
     gaps: list[dict[str, Any]] | None = None
+    ledger_head: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -75,12 +76,13 @@ def run(store: Store, params: Params) -> Status:
             for lo, hi in store.rows(GAPS[stream], {"tz": params.timezone}):
                 gaps.append({"stream": stream, "from": lo, "to": hi})
     files, rejected = store.rows(FILES)[0]
-    return Status(store.path, True, streams, files, int(rejected), store.scalar(CONFLICTS), gaps)
+    return Status(store.path, True, streams, files, int(rejected), store.scalar(CONFLICTS), gaps,
+                  ledger.head(store))
 
 
 def view(status: Status) -> View:
     doc = {**status.streams, "files": status.files, "rejected": status.rejected,
-           "conflicts": status.conflicts, "gaps": status.gaps or []}
+           "conflicts": status.conflicts, "gaps": status.gaps or [], "ledger_head": status.ledger_head}
     streams = pa.table({
         "stream": list(status.streams),
         "events": pa.array([s["events"] for s in status.streams.values()], pa.int64()),
@@ -98,6 +100,8 @@ def view(status: Status) -> View:
         notes.append(f"The database {status.database} {where}. Load exports with: fluentlog ingest PATH...")
     if status.rejected:
         notes.append("Rejected records are kept in the database (table `rejects`) with file, line and reason.")
+    if status.ledger_head:
+        notes.append(f"Ledger head {status.ledger_head}: fluentlog verify checks the store against it.")
     return View(doc, sections, notes)
 
 
