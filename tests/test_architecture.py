@@ -70,7 +70,7 @@ def test_the_installed_package_runs_the_demo(tmp_path: Path) -> None:
     where = subprocess.run([sys.executable, "-c", "import importlib.util as u; s = u.find_spec('fluentlog'); "
                             "print(s.origin if s else '')"], capture_output=True, text=True, cwd=tmp_path, env=env)
     origin = where.stdout.strip()
-    if not origin or Path(origin).resolve().is_relative_to(ROOT):
+    if not origin or Path(origin).resolve().is_relative_to(ROOT / "fluentlog"):
         pytest.skip("fluentlog is not installed in this environment (pip install '.[test]')")
     done = subprocess.run([sys.executable, "-m", "fluentlog", "demo", "--format", "jsonl"], capture_output=True,
                           text=True, cwd=tmp_path, env=env, timeout=300)
