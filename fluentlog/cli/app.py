@@ -147,7 +147,7 @@ def _guard(command_name: str, cfg: Config, db: Path | None, /, **filters: Any) -
         yield session
     except BaseException as exc:
         if not isinstance(exc, typer.Exit) or exc.exit_code not in (0, 1):
-            session.record("error", reason=None)
+            session.record("error")  # keeps a --reveal reason already given
         raise
     session.record("ok")
 
@@ -219,17 +219,20 @@ def _range(since: str | None, until: str | None, zone: str, around: str | None =
 
 
 @contextmanager
-def _reading(db: Path | None, cfg: Config, wait: float) -> Iterator[Store]:
+def _reading(db: Path | None, cfg: Config, wait: float, write_as: str | None = None) -> Iterator[Store]:
+    """An existing database, read-only (or writable for `write_as`, the command named in its lock note)."""
     from fluentlog import config
     from fluentlog.store import Store
     database = config.resolve_database(db, cfg)
     if not database.exists():
         raise FluentlogError(f"no database at {database}", hint="load exports first: fluentlog ingest PATH...")
-    with Store.open(database, read_only=True, wait=wait, readable=[]) as store:
+    with Store.open(database, read_only=write_as is None, wait=wait, readable=[],
+                    purpose=write_as or "fluentlog") as store:
         yield store
 
 
 def _days(window: str) -> timedelta:
+    """A --window as a fixed span (a month or year is counted from 2000-01-01)."""
     from datetime import UTC, datetime
 
     from fluentlog import timeparse

@@ -192,7 +192,7 @@ def offboarding(
     cfg = _settings(config_path)
     zone = _zone(tz, cfg)
     removed = timeparse.parse_range(removed_at, None, zone, datetime.now(UTC)).since if removed_at else None
-    params = workflow.Params(email, removed, timeparse.parse_duration(window) and _days(window), all_users,
+    params = workflow.Params(email, removed, _days(window), all_users,
                              _range(since, until, zone))
     with _guard("offboarding", cfg, db, email=email, all=all_users, removed_at=removed_at, since=since,
                 until=until) as session:
@@ -285,19 +285,14 @@ def retention(
     """
     from datetime import UTC, datetime
 
-    from fluentlog import config, timeparse
-    from fluentlog.store import Store
+    from fluentlog import timeparse
     from fluentlog.workflows import retention as workflow
     cfg = _settings(config_path)
     policy = keep or cfg.retention
     params = workflow.Params(policy, datetime.now(UTC) - timeparse.parse_duration(policy, "--keep"), apply)
-    database = config.resolve_database(db, cfg)
-    with _guard("retention --apply" if apply else "retention", cfg, db, keep=policy,
-                cutoff=params.cutoff.isoformat()) as session:
-        if not database.exists():
-            raise FluentlogError(f"no database at {database}", hint="load exports first: fluentlog ingest PATH...")
-        with Store.open(database, read_only=not apply, wait=wait, purpose="retention --apply",
-                        readable=[]) as store:
+    command = "retention --apply" if apply else "retention"
+    with _guard(command, cfg, db, keep=policy, cutoff=params.cutoff.isoformat()) as session:
+        with _reading(db, cfg, wait, write_as=command if apply else None) as store:
             result = workflow.run(store, params)
         deleted = sum(s["events"] for s in result["streams"].values())
         _show(workflow.view(result), fmt, cfg, session=session, rows=deleted)
