@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fluentlog.access import BUILT_IN, MASKABLE, RIGHTS, Role
 from fluentlog.errors import ConfigError
+from fluentlog.sources import mapping as source_mapping
 
 CONFIG_ENV = "FLUENTLOG_CONFIG"
 DB_ENV = "FLUENTLOG_DB"
@@ -25,7 +26,7 @@ LOCAL_CONFIG = Path("fluentlog.toml")
 DEFAULT_DB = Path("fluentlog.duckdb")
 
 TOP_KEYS = ("database", "timezone", "source_timezone", "retention", "anchor_file", "operators", "detect", "roles",
-            "redact")
+            "redact", "sources")
 DEFAULT_RETENTION = "6y"  # HIPAA's documentation retention period
 ROLE_KEYS = ("can", "reveal", "mask")
 DEFAULT_PHI = ("patient*", "*dob*", "date_of_birth", "diagnosis*", "medical*", "mrn", "ssn", "insurance*", "notes")
@@ -61,6 +62,7 @@ class Config:
     phi_fields: tuple[str, ...] = DEFAULT_PHI  # glob patterns of change fields shown as [redacted]
     retention: str = DEFAULT_RETENTION  # how long events are kept (fluentlog retention)
     anchor_file: Path | None = None  # where each ingest appends the ledger head, outside the database
+    sources: Mapping[str, source_mapping.Source] = field(default_factory=dict)  # [sources.NAME]
 
 
 def user_config_path() -> Path:
@@ -117,6 +119,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Config:
         phi_fields=_redact(data.get("redact", {}), path),
         retention=_retention(data, path),
         anchor_file=_path(data, "anchor_file", path),
+        sources=_sources(data.get("sources", {}), path),
     )
 
 
@@ -277,3 +280,16 @@ def _retention(data: Mapping[str, Any], path: Path) -> str:
         raise ConfigError(f"{path}: `retention` = {value!r} is not a duration",
                           hint='e.g. "6y", "18mo" or "400d"') from None
     return value
+
+
+def _sources(table: Any, path: Path) -> dict[str, source_mapping.Source]:
+    from fluentlog.sources import presets
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: `sources` must hold tables: [sources.NAME]")
+    result = {}
+    for name, body in table.items():
+        if name in presets():
+            raise ConfigError(f"{path}: [sources.{name}] has the name of a built-in source",
+                              hint=f"give yours another name, e.g. [sources.my_{name}]")
+        result[name] = source_mapping.parse(name, body, str(path))
+    return result

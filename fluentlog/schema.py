@@ -5,7 +5,7 @@ Column names that ever reach SQL text come from here, never from user input.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: events remember their source; access events a login name
 
 STREAMS = ("audit", "access")
 
@@ -17,15 +17,16 @@ AUDIT_COLUMNS = (
     ("actor_role", "VARCHAR"), ("entity_type", "VARCHAR"), ("entity_id", "VARCHAR"),
     ("entity_email", "VARCHAR"), ("related", "JSON"), ("changes", "JSON"),
     ("ip", "VARCHAR"), ("user_agent", "VARCHAR"), ("request_id", "VARCHAR"),
-    ("raw", "VARCHAR"), ("file_id", "INTEGER"), ("line_no", "BIGINT"),
+    ("source", "VARCHAR"), ("raw", "VARCHAR"), ("file_id", "INTEGER"), ("line_no", "BIGINT"),
 )
 ACCESS_COLUMNS = (
     ("event_id", "VARCHAR"), ("occurred_at", "TIMESTAMPTZ"), ("event", "VARCHAR"),
     ("outcome", "VARCHAR"), ("user_id", "VARCHAR"), ("user_email", "VARCHAR"),
-    ("method", "VARCHAR"), ("reason", "VARCHAR"), ("ip", "VARCHAR"),
+    ("user_name", "VARCHAR"), ("method", "VARCHAR"), ("reason", "VARCHAR"), ("ip", "VARCHAR"),
     ("country", "VARCHAR"), ("region", "VARCHAR"), ("city", "VARCHAR"),
     ("lat", "DOUBLE"), ("lon", "DOUBLE"), ("device_id", "VARCHAR"),
-    ("user_agent", "VARCHAR"), ("raw", "VARCHAR"), ("file_id", "INTEGER"), ("line_no", "BIGINT"),
+    ("user_agent", "VARCHAR"), ("source", "VARCHAR"), ("raw", "VARCHAR"), ("file_id", "INTEGER"),
+    ("line_no", "BIGINT"),
 )
 PROVENANCE = ("file_id", "line_no")
 STREAM_TABLES = {"audit": "audit_events", "access": "access_events"}
@@ -50,7 +51,7 @@ DDL = (
   records BIGINT NOT NULL, blank BIGINT NOT NULL, inserted BIGINT NOT NULL,
   duplicates BIGINT NOT NULL, conflicts BIGINT NOT NULL, rejected BIGINT NOT NULL,
   rejected_by_reason JSON, new_fields JSON,
-  ingested_at TIMESTAMPTZ NOT NULL, operator VARCHAR NOT NULL)""",
+  ingested_at TIMESTAMPTZ NOT NULL, operator VARCHAR NOT NULL, source VARCHAR NOT NULL)""",
     _table("audit_events", AUDIT_COLUMNS),
     _table("access_events", ACCESS_COLUMNS),
     """CREATE TABLE IF NOT EXISTS rejects (

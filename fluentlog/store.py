@@ -77,6 +77,14 @@ class Store:
         if self.read_only and not tables:
             raise StoreError(f"{self.path} holds no fluentlog data yet",
                              hint="load exports with: fluentlog ingest PATH...")
+        if tables:
+            version = self.scalar("SELECT value FROM meta WHERE key = 'schema_version'")
+            if version is not None and version != str(schema.SCHEMA_VERSION):
+                raise StoreError(
+                    f"{self.path} was made by a fluentlog with store format {version}; this one reads format "
+                    f"{schema.SCHEMA_VERSION}",
+                    hint="ingest the same export files into a new database (--db NEW.duckdb); "
+                         "the old one stays readable by the fluentlog that made it")
 
     def create_schema(self) -> None:
         for ddl in schema.DDL:

@@ -56,7 +56,7 @@ def test_who_changed_type_id_oldest_first_with_related(db: Path) -> None:
     assert events[2]["changes"] == [{"field": "start_time", "from": "2026-06-20T15:00:00Z",
                                      "to": "2026-06-21T16:30:00Z"}]
     assert set(events[0]) == {"event_id", "occurred_at", "actor_email", "actor_name", "actor_role", "action",
-                              "entity_type", "entity_id", "changes", "ip"}
+                              "entity_type", "entity_id", "changes", "ip", "source"}
 
 
 def test_bare_id_is_exact_never_a_prefix_and_matches_related(db: Path) -> None:
@@ -96,7 +96,7 @@ def test_who_changed_usage_errors(db: Path) -> None:
 
 def test_csv_flattens_changes(db: Path) -> None:
     out = cli("who-changed", "appointment:APT-1042", "--db", str(db), "--format", "csv").stdout.splitlines()
-    assert out[0] == "event_id,occurred_at,actor_email,actor_name,actor_role,action,entity_type,entity_id,changes,ip"
+    assert out[0] == "event_id,occurred_at,actor_email,actor_name,actor_role,action,entity_type,entity_id,changes,ip,source"
     assert "start_time: 2026-06-20T15:00:00Z -> 2026-06-21T16:30:00Z" in out[3]
 
 

@@ -89,8 +89,11 @@ def expected_access(r: dict) -> tuple:
 def stored(db: Path) -> tuple[dict, dict]:
     audit = {r[0]: (*r[:10], json.loads(r[10]) if r[10] is not None else None,
                     json.loads(r[11]) if r[11] is not None else None, *r[12:15])
-             for r in rows(db, "SELECT * EXCLUDE (raw, file_id, line_no) FROM audit_events")}
-    access = {r[0]: r for r in rows(db, "SELECT * EXCLUDE (raw, file_id, line_no) FROM access_events")}
+             for r in rows(db, "SELECT * EXCLUDE (raw, file_id, line_no, source) FROM audit_events")}
+    access = {r[0]: r for r in rows(db, "SELECT * EXCLUDE (raw, file_id, line_no, source, user_name) "
+                                        "FROM access_events")}
+    sources = rows(db, "SELECT DISTINCT source FROM audit_events UNION SELECT DISTINCT source FROM access_events")
+    assert sources in ([("fluent",)], [])
     return audit, access
 
 

@@ -157,4 +157,4 @@ def test_cli_exit_code_around_and_zoneless_since(tmp_path: Path) -> None:
     bad = cli("signins", "--email", "dana@x.example", "--since", "someday", "--db", str(db))
     assert bad.code == 2 and "cannot read 'someday'" in bad.stderr and "2026-11-20" in bad.stderr
     both = cli("signins", "--db", str(db))
-    assert both.code == 2 and "--email or --ip" in both.stderr
+    assert both.code == 2 and "--email, --user or --ip" in both.stderr

@@ -7,7 +7,7 @@ import traceback
 
 import typer
 
-from fluentlog.cli import commands  # noqa: F401 - registers the commands
+from fluentlog.cli import commands, sources  # noqa: F401 - registers the commands
 from fluentlog.cli.app import app, debug_enabled, err
 from fluentlog.errors import ExitCode, FluentlogError
 

@@ -53,23 +53,32 @@ def ingest(
         show_default=False)] = None,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Any rejected record fails its whole file (nothing of it stored, exit 4).")] = False,
+    source: Annotated[str | None, typer.Option(
+        "--source", help="Read the files as this source's export (see `fluentlog sources`); "
+        "default: judged per file from its records.", show_default=False)] = None,
     db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None, wait: WaitOpt = 30.0,
 ) -> None:
     """Load exports into the database; every record is inserted, a duplicate, a conflict or rejected.
 
+    Fluent's own exports and those of Okta, Entra ID, Google Workspace, GitHub, AWS CloudTrail
+    and Slack are recognised by their fields; other formats can be described in the config.
+
     Example: fluentlog ingest exports/ --db audit.duckdb
+    Example: fluentlog ingest okta-system-log.json --source okta
     """
     if kind is not None and kind not in ("audit", "access"):
         raise UsageError(f"--kind must be `audit` or `access`, not {kind!r}")
-    from fluentlog import config
+    from fluentlog import config, sources
     from fluentlog.ingest import IngestOptions, expand, report_view
     from fluentlog.ingest import ingest as run_ingest
     from fluentlog.store import Store
     cfg = _settings(config_path)
-    with _guard("ingest", cfg, db, paths=paths, kind=kind, strict=strict) as session:
+    with _guard("ingest", cfg, db, paths=paths, kind=kind, strict=strict, source=source) as session:
+        chosen = sources.get(source, cfg.sources) if source is not None else None
         files = expand(paths)  # a bad path fails before any database is created
         options = IngestOptions(operator=config.current_operator(), kind=kind, strict=strict,
-                                source_timezone=cfg.source_timezone)
+                                source_timezone=cfg.source_timezone, source=chosen,
+                                sources=sources.available(cfg.sources))
         with Store.open(config.resolve_database(db, cfg), wait=wait, memory_limit=INGEST_MEMORY,
                         purpose="ingest", readable=files) as store, \
                 _progress() as progress:
@@ -143,6 +152,8 @@ def signins(
     email: Annotated[str | None, typer.Option("--email", help="The account's email.", show_default=False)] = None,
     ip: Annotated[str | None, typer.Option("--ip", help="An IP address instead (adds password_spray).",
                                               show_default=False)] = None,
+    user: Annotated[str | None, typer.Option(
+        "--user", help="A login name instead, for sources without emails (GitHub).", show_default=False)] = None,
     since: SinceOpt = None, until: UntilOpt = None, around: AroundOpt = None, window: WindowOpt = "2h",
     exit_code: ExitCodeOpt = False, tz: TzOpt = None, reveal: RevealOpt = False, reason: ReasonOpt = None,
     db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None, wait: WaitOpt = 30.0,
@@ -155,8 +166,8 @@ def signins(
     from fluentlog.workflows import signins as workflow
     cfg = _settings(config_path)
     zone = _zone(tz, cfg)
-    params = workflow.Params(email, ip, _range(since, until, zone, around, window), cfg.detect)
-    with _guard("signins", cfg, db, email=email, ip=ip, since=since, until=until, around=around) as session:
+    params = workflow.Params(email, ip, user, _range(since, until, zone, around, window), cfg.detect)
+    with _guard("signins", cfg, db, email=email, user=user, ip=ip, since=since, until=until, around=around) as session:
         redactor = _redactor(cfg, session, reveal, reason)
         with _reading(db, cfg, wait) as store:
             result = workflow.run(store, params)

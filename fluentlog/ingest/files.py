@@ -93,7 +93,7 @@ def has_log_suffix(path: Path) -> bool:
 
 
 def sniff(path: Path) -> tuple[str, bool]:
-    """(format, gzipped) from the bytes, where format is jsonl, json-array or parquet."""
+    """(format, gzipped) from the bytes, where format is jsonl, json-array, yaml or parquet."""
     with path.open("rb") as fh:
         head = fh.read(4)
         if head.startswith(_GZIP_MAGIC):
@@ -104,7 +104,15 @@ def sniff(path: Path) -> tuple[str, bool]:
     if path.name.lower().endswith(".parquet"):
         raise FileFault(f"named .parquet but is not Parquet (no PAR1 magic){_looks_like(head)}")
     with path.open("rb") as fh:
-        return ("json-array" if _first_byte(fh) == b"[" else "jsonl"), False
+        head = fh.read(4096).removeprefix(_BOM).lstrip()
+    if head[:1] == b"[":
+        return "json-array", False
+    return ("yaml" if _YAML_START.match(head) else "jsonl"), False
+
+
+# A YAML document (Okta's System Log as some tools save it): "---", "%YAML", or a first
+# line "Key: value"; JSON starts with { or [ and never matches.
+_YAML_START = re.compile(rb"(---|%YAML|[A-Za-z_][A-Za-z0-9_ -]*:(\s|$))")
 
 
 def _looks_like(head: bytes) -> str:

@@ -19,7 +19,7 @@ NESTED = {
     "actor": ("id", "email", "name", "role"),
     "entity": ("type", "id", "email"),
     "context": ("ip", "user_agent", "request_id"),
-    "user": ("id", "email"),
+    "user": ("id", "email", "name"),
     "location": ("country", "region", "city", "lat", "lon"),
     "device": ("id", "user_agent"),
 }

@@ -10,8 +10,8 @@ import gzip
 import hashlib
 import json
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -32,6 +32,9 @@ from fluentlog.ingest.files import (
 from fluentlog.ingest.judge import FREE_FORM, NESTED
 from fluentlog.ingest.report import COUNTS, FileReport, LoadReport
 from fluentlog.ingest.strict import strict_reason
+from fluentlog.sources import DEFAULT, detect, presets, read
+from fluentlog.sources.mapping import Source
+from fluentlog.sources.translate import Rejected, translate
 from fluentlog.store import Store, quote_ident, quote_literal
 
 Progress = Callable[[int], None]
@@ -45,6 +48,11 @@ class IngestOptions:
     kind: str | None = None  # force every record to "audit" or "access"
     strict: bool = False
     source_timezone: str = "UTC"
+    source: Source | None = None  # None: judged per file from its first records
+    sources: Mapping[str, Source] = field(default_factory=presets)  # what detection may choose from
+
+
+FOREIGN_BATCH = 20_000  # records mapped in Python per batch handed to the SQL
 
 
 class _Skip(Exception):
@@ -67,13 +75,21 @@ def ingest_file(store: Store, path: Path, options: IngestOptions,
     try:
         size = path.stat().st_size
         report.format, gzipped = _describe(sniff(path))
+        source = options.source or _detect_source(path, report.format, options.sources)
+        report.source, report.source_detected = source.name, options.source is None
+        if source.native and report.format.startswith("yaml"):
+            raise FileFault("YAML is not a Fluent export format; for another system's export name it "
+                            "with --source (see `fluentlog sources`)")
         if store.scalar(sql.FILES_OF_SIZE, {"size": size}):
             report.sha256 = sha256_of(path)
             _skip_if_known(store, report)
         with store.transaction():
             file_id = store.scalar(sql.NEXT_FILE_ID)
-            loader = _FileLoader(store, file_id, options, report)
-            report.sha256, content_sha256 = loader.load(path, report.format, gzipped, progress)
+            loader = _FileLoader(store, file_id, options, report, source)
+            if source.native:
+                report.sha256, content_sha256 = loader.load(path, report.format, gzipped, progress)
+            else:
+                report.sha256, content_sha256 = loader.load_foreign(path, report.format, gzipped)
             _skip_if_known(store, report)
             loader.reconcile()
             if options.strict and report.rejected:
@@ -103,6 +119,26 @@ def ingest_file(store: Store, path: Path, options: IngestOptions,
     return report
 
 
+def _detect_source(path: Path, fmt: str, sources: Mapping[str, Source]) -> Source:
+    """The one source whose shape the file's first records have. A file with no readable
+    record at all is left to the native path, which rejects each record with its reason."""
+    wrappers = tuple(dict.fromkeys(w for s in sources.values() for w in s.records)) + read.WRAPPERS
+    sample = read.sample(path, fmt, wrappers)
+    found = detect.candidates(sample, sources)
+    if len(found) == 1 or (found and found[0] == DEFAULT):
+        return sources[found[0]]
+    if not sample and not fmt.startswith("yaml"):
+        return sources[DEFAULT]
+    names = ", ".join(sources)
+    if found:
+        raise FileFault(f"its records fit several sources ({', '.join(found)}): say which with --source NAME")
+    fields = f" (its first record has: {', '.join(list(sample[0])[:12])})" if sample else ""
+    raise FileFault(
+        f"cannot tell which system wrote this file: its records match none of the known sources{fields}. "
+        f"Name one with --source NAME ({names}), or describe the format under [sources.NAME] in the "
+        "config (see docs/sources.md, and `fluentlog sources show okta` for an example)")
+
+
 def _describe(sniffed: tuple[str, bool]) -> tuple[str, bool]:
     fmt, gzipped = sniffed
     return (fmt + "+gzip" if gzipped else fmt), gzipped
@@ -123,21 +159,24 @@ def _record_file(store: Store, file_id: int, size: int, options: IngestOptions, 
         "kind": options.kind, "records": r.records, "blank": r.blank, "inserted": r.inserted,
         "duplicates": r.duplicates, "conflicts": r.conflicts, "rejected": r.rejected,
         "by_reason": json.dumps(dict(r.rejected_by_reason)), "new_fields": json.dumps(dict(r.new_fields)),
-        "operator": options.operator,
+        "operator": options.operator, "source": r.source,
     })
 
 
 class _FileLoader:
     """Loads one file's records inside the caller's transaction, updating its FileReport."""
 
-    def __init__(self, store: Store, file_id: int, options: IngestOptions, report: FileReport) -> None:
+    def __init__(self, store: Store, file_id: int, options: IngestOptions, report: FileReport,
+                 source: Source) -> None:
         self.store = store
+        self.source = source
         self.file_id = file_id
         self.options = options
         self.report = report
         self.candidates = {"audit": 0, "access": 0}
         self.fast_stream: str | None = options.kind
         self._parse_params = {"source_tz": options.source_timezone, "kind": options.kind}
+        self._insert_params = {"file_id": file_id, "source": source.name}
 
     def load(self, path: Path, fmt: str, gzipped: bool, progress: Progress | None) -> tuple[str, str]:
         """Load the file; its SHA-256, and that of its (decompressed) content."""
@@ -156,6 +195,65 @@ class _FileLoader:
             _verify_parquet_pages(path)
             self._materialise(_parquet_chunk_sql(self.store, path), {"path": str(path)})
         return digest
+
+    def load_foreign(self, path: Path, fmt: str, gzipped: bool) -> tuple[str, str]:
+        """Load a foreign export: each record mapped to a v1 record in Python, then judged and
+        stored like Fluent's own; the stored event and any reject keep the original text."""
+        digest = _verified_sha256(path, gzipped)
+        if fmt.startswith("parquet"):
+            _verify_parquet_pages(path)
+        batch: list[read.Record] = []
+        for record in read.records(path, fmt, self.source.records or read.WRAPPERS):
+            batch.append(record)
+            if len(batch) >= FOREIGN_BATCH:
+                self._load_foreign_batch(batch)
+                batch = []
+        if batch:
+            self._load_foreign_batch(batch)
+        return digest
+
+    def _load_foreign_batch(self, records: list[read.Record]) -> None:
+        mapped: dict[str, list] = {"line_no": [], "byte_offset": [], "raw": []}
+        failed: dict[str, list] = {"line_no": [], "byte_offset": [], "reason": [], "raw": [], "length": []}
+        for r in records:
+            reason = r.error
+            if reason is None:
+                try:
+                    v1 = translate(self.source, r.value, self.options.source_timezone)
+                except Rejected as exc:
+                    reason = exc.args[0]
+            if reason is None:
+                for key, value in zip(mapped, (r.line_no, r.byte_offset, json.dumps(v1, ensure_ascii=False)),
+                                      strict=True):
+                    mapped[key].append(value)
+            else:
+                for key, value in zip(failed, (r.line_no, r.byte_offset, reason, r.text, r.length), strict=True):
+                    failed[key].append(value)
+        if mapped["raw"]:
+            self._load_chunk(Chunk(pa.table({"line_no": pa.array(mapped["line_no"], pa.int64()),
+                                             "byte_offset": pa.array(mapped["byte_offset"], pa.int64()),
+                                             "raw": pa.array(mapped["raw"], pa.string())}), True, []))
+            originals = pa.table({"line_no": pa.array([r.line_no for r in records], pa.int64()),
+                                  "original": pa.array([r.text for r in records], pa.binary())})
+            self.store.register("originals", originals)
+            try:
+                for statement in sql.KEEP_ORIGINALS:
+                    self.store.execute(statement, {"file_id": self.file_id})
+            finally:
+                self.store.unregister("originals")
+        if failed["reason"]:
+            table = pa.table({"line_no": pa.array(failed["line_no"], pa.int64()),
+                              "byte_offset": pa.array(failed["byte_offset"], pa.int64()),
+                              "reason": pa.array(failed["reason"], pa.string()),
+                              "raw": pa.array(failed["raw"], pa.binary()),
+                              "length": pa.array(failed["length"], pa.int64())})
+            self.store.register("unmapped", table)
+            try:
+                self.store.execute(sql.INSERT_UNMAPPED, {"file_id": self.file_id})
+            finally:
+                self.store.unregister("unmapped")
+            self.report.records += len(failed["reason"])
+            self.report.rejected_by_reason.update(failed["reason"])
 
     def _materialise(self, chunk_sql: str, params: dict[str, str]) -> None:
         try:
@@ -199,7 +297,7 @@ class _FileLoader:
         if self.fast_stream is None:  # a guess from the first lines; a wrong one only costs time
             self.fast_stream = "access" if store.scalar(sql.LOOKS_LIKE_ACCESS) else "audit"
         fast = self.fast_stream
-        inserted = store.scalar(sql.FAST_INSERT[fast], {**self._parse_params, "file_id": self.file_id})
+        inserted = store.scalar(sql.FAST_INSERT[fast], {**self._parse_params, **self._insert_params})
         self.candidates[fast] += inserted
         if inserted:
             for name, count in store.rows(sql.NEW_FIELDS_INSERTED[fast], span):
@@ -225,7 +323,7 @@ class _FileLoader:
         for name, count in store.rows(sql.NEW_FIELDS):
             report.new_fields[name] += count
         for stream, count in store.rows(sql.KIND_COUNTS):
-            store.execute(sql.INSERT_STAGED[stream], {"file_id": self.file_id})
+            store.execute(sql.INSERT_STAGED[stream], self._insert_params)
             self.candidates[stream] += count
             if count > fast_inserted:  # this file is mostly the other kind: switch fast paths
                 self.fast_stream = stream

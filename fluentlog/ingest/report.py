@@ -30,6 +30,8 @@ class FileReport:
     error: str | None = None
     note: str | None = None  # e.g. "already ingested at ... by ..." or "0 records"
     ledger_head: str | None = None  # the ledger's head hash after this file
+    source: str | None = None  # which source's format the records were read as
+    source_detected: bool = False  # judged from the records (no --source)
 
     @property
     def rejected(self) -> int:
@@ -43,7 +45,7 @@ class FileReport:
 
     def document(self) -> dict[str, Any]:
         return {
-            "path": self.path, "sha256": self.sha256, "status": self.status,
+            "path": self.path, "sha256": self.sha256, "status": self.status, "source": self.source,
             "records": self.records, "inserted": self.inserted, "duplicates": self.duplicates,
             "conflicts": self.conflicts, "rejected": self.rejected,
             "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
@@ -97,6 +99,9 @@ def report_view(report: LoadReport) -> View:
 def _notes(report: LoadReport) -> list[str]:
     notes = []
     for f in report.files:
+        if f.source_detected and f.source and f.source != "fluent" and f.status != "failed":
+            notes.append(f"{f.path}: read as source {f.source} (detected from its records; "
+                         f"`fluentlog sources show {f.source}` prints the mapping)")
         if f.error:
             notes.append(f"{f.path}: failed: {f.error}")
         elif f.note:

@@ -63,15 +63,16 @@ _EXPRESSIONS = {
         "actor_role": "st.s.actor.role", "entity_type": "st.s.entity.type", "entity_id": "st.s.entity.id",
         "entity_email": "st.s.entity.email", "related": "st.s.related", "changes": "st.s.changes",
         "ip": "st.s.context.ip", "user_agent": "st.s.context.user_agent",
-        "request_id": "st.s.context.request_id",
+        "request_id": "st.s.context.request_id", "source": "$source",
     },
     "access": {
         "event_id": "st.s.id", "occurred_at": "st.ts", "event": "st.s.event", "outcome": "st.s.outcome",
-        "user_id": "st.s.user.id", "user_email": "st.s.user.email", "method": "st.s.method",
+        "user_id": "st.s.user.id", "user_email": "st.s.user.email", "user_name": "st.s.user.name",
+        "method": "st.s.method",
         "reason": "st.s.reason", "ip": "st.s.ip", "country": "st.s.location.country",
         "region": "st.s.location.region", "city": "st.s.location.city",
         "lat": "TRY_CAST(st.s.location.lat AS DOUBLE)", "lon": "TRY_CAST(st.s.location.lon AS DOUBLE)",
-        "device_id": "st.s.device.id", "user_agent": "st.s.device.user_agent",
+        "device_id": "st.s.device.id", "user_agent": "st.s.device.user_agent", "source": "$source",
     },
 }
 _RAW_FROM = "CASE WHEN st.keep_raw THEN regexp_replace({text}, '\\r?\\n$', '') END"
@@ -180,11 +181,22 @@ FILES_OF_SIZE = "SELECT count(*) FROM files WHERE size = $size"
 FIND_SHA = "SELECT path, ingested_at, operator FROM files WHERE sha256 = $sha ORDER BY file_id LIMIT 1"
 INSERT_FILE = """
 INSERT INTO files VALUES ($file_id, $path, $size, $sha, $format, $kind, $records, $blank, $inserted,
-  $duplicates, $conflicts, $rejected, $by_reason, $new_fields, now(), $operator)
+  $duplicates, $conflicts, $rejected, $by_reason, $new_fields, now(), $operator, $source)
 """
 INSERT_HUGE = """
 INSERT INTO rejects SELECT $file_id, line_no, byte_offset, 'line_too_large', raw, length FROM huge
 """
+INSERT_UNMAPPED = """
+INSERT INTO rejects SELECT $file_id, line_no, byte_offset, reason, raw, length FROM unmapped
+"""
+# A foreign record's event (or reject) keeps the record as the export had it.
+KEEP_ORIGINALS = tuple(f"""
+UPDATE {table} SET raw = decode(o.original) FROM originals o
+WHERE {table}.file_id = $file_id AND {table}.line_no = o.line_no
+""" for table in schema.STREAM_TABLES.values()) + ("""
+UPDATE rejects SET raw = o.original, raw_length = octet_length(o.original) FROM originals o
+WHERE rejects.file_id = $file_id AND rejects.line_no = o.line_no
+""",)
 ARRAY_CHUNK = """
 CREATE OR REPLACE TEMP TABLE chunk AS
 SELECT row_number() OVER () AS line_no, NULL::BIGINT AS byte_offset, json::VARCHAR AS raw

@@ -67,3 +67,8 @@ def change_text(changes: list[dict[str, Any]], related: list[dict[str, Any]], zo
 
 def utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC) if moment is not None else None
+
+
+def mixed_sources(rows: list[dict[str, Any]]) -> bool:
+    """Events from more than one source: tables then show which each came from."""
+    return len({r.get("source") for r in rows}) > 1

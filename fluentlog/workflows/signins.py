@@ -22,7 +22,7 @@ from fluentlog.view import Section, View
 from fluentlog.workflows import findings as fd
 
 _COLUMNS = """event_id, occurred_at, user_email AS email, user_id, event, outcome, method, reason, ip,
-       country, city, lat, lon, device_id, user_agent"""
+       country, city, lat, lon, device_id, user_agent, user_name AS login, source"""
 # Match on rowid first so the scan reads only the filter's columns (see who_changed.py).
 _EVENTS = f"""
 SELECT {_COLUMNS} FROM access_events
@@ -33,14 +33,16 @@ ORDER BY occurred_at, event_id
 """
 BY_EMAIL = _EVENTS.replace("@MATCH@", "lower(user_email) = lower($who)")
 BY_IP = _EVENTS.replace("@MATCH@", "ip = $who")
+BY_LOGIN = _EVENTS.replace("@MATCH@", "lower(user_name) = lower($who)")
 EVENT_KEYS = ("event_id", "occurred_at", "email", "event", "outcome", "method", "reason", "ip", "country",
-              "city", "device_id", "user_agent")
+              "city", "device_id", "user_agent", "login", "source")
 
 
 @dataclass(frozen=True)
 class Params:
     email: str | None = None
     ip: str | None = None
+    user: str | None = None  # a login name, for sources without emails (GitHub)
     range: TimeRange = field(default_factory=TimeRange)
     detect: Detect = field(default_factory=Detect)
 
@@ -66,17 +68,20 @@ class Result:
 
 
 def run(store: Store, params: Params) -> Result:
-    if (params.email is None) == (params.ip is None):
-        raise UsageError("give exactly one of --email or --ip", hint="fluentlog signins --email dana@example.org")
+    given = [v for v in (params.email, params.ip, params.user) if v is not None]
+    if len(given) != 1:
+        raise UsageError("give exactly one of --email, --user or --ip",
+                         hint="fluentlog signins --email dana@example.org")
     since, until = params.range.since, params.range.until
     history_from = since - timedelta(days=params.detect.baseline_days) if since else None
-    sql, who = (BY_EMAIL, params.email) if params.email else (BY_IP, params.ip)
+    sql, who = ((BY_EMAIL, params.email) if params.email else (BY_LOGIN, params.user) if params.user
+                else (BY_IP, params.ip))
     history = store.query(sql, {"who": who, "from": history_from, "until": until}).to_pylist()
     in_range = params.range.contains
     d = params.detect
     bursts = fd.repeated_failures(history, d)
     found = [f for _, f in bursts] + fd.success_after_failures(history, bursts, d)
-    if params.email:
+    if not params.ip:
         found += fd.novelty(history, d, lambda e: in_range(e["occurred_at"]))
         found += fd.impossible_travel(history, d, lambda e: in_range(e["occurred_at"]))
     else:
@@ -89,7 +94,7 @@ def run(store: Store, params: Params) -> Result:
 
 def document(result: Result) -> dict[str, Any]:
     p, r = result.params, result.params.range
-    query = {"email": p.email, "ip": p.ip, "since": r.since, "until": r.until, "around": r.center}
+    query = {"email": p.email, "user": p.user, "ip": p.ip, "since": r.since, "until": r.until, "around": r.center}
     events = []
     for e in result.events:
         item = {k: e[k] for k in EVENT_KEYS}
@@ -102,7 +107,7 @@ def document(result: Result) -> dict[str, Any]:
 def view(result: Result, zone: str = "UTC") -> View:
     doc = document(result)
     summary = doc["summary"]
-    who = result.params.email or f"IP {result.params.ip}"
+    who = result.params.email or result.params.user or f"IP {result.params.ip}"
     tz = ZoneInfo(zone)
     summary_table = pa.table({
         "measure": [k.replace("_", " ") for k in summary], "value": [_text(v, tz) for v in summary.values()]})
@@ -131,6 +136,10 @@ def _events_table(events: list[dict[str, Any]], with_offset: bool, full: bool = 
         columns["offset"] = [_offset(e["offset_seconds"]) for e in events]
     columns["time"] = pa.array([e["occurred_at"] for e in events], pa.timestamp("us", "UTC"))
     keys = EVENT_KEYS[2:] if full else ("email", "event", "outcome", "reason", "ip", "country", "city", "device_id")
+    if not full and any(e["email"] is None and e["login"] for e in events):
+        keys = ("login", *keys[1:])
+    if not full and len({e["source"] for e in events}) > 1:
+        keys = (*keys, "source")
     for key in keys:
         columns[key] = pa.array([e[key] for e in events], pa.string())
     if full:

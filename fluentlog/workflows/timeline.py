@@ -12,18 +12,19 @@ import pyarrow as pa
 from fluentlog.store import Store
 from fluentlog.timeparse import TimeRange
 from fluentlog.view import Section, View
-from fluentlog.workflows.common import change_text, changes_of, related_of
+from fluentlog.workflows.common import change_text, changes_of, mixed_sources, related_of
 
 TIMELINE = """
 SELECT * FROM (
   SELECT 'access' AS stream, 'signin' AS role, event_id, occurred_at, event AS action, outcome,
          user_email AS actor_email, NULL AS entity_type, NULL AS entity_id, NULL AS changes, NULL AS related,
-         ip, country, city, device_id
+         ip, country, city, device_id, source
   FROM access_events
   WHERE rowid IN (SELECT rowid FROM access_events WHERE lower(user_email) = lower($email))
   UNION ALL
   SELECT 'audit', CASE WHEN lower(actor_email) = lower($email) THEN 'actor' ELSE 'subject' END, event_id,
-         occurred_at, action, NULL, actor_email, entity_type, entity_id, changes, related, ip, NULL, NULL, NULL
+         occurred_at, action, NULL, actor_email, entity_type, entity_id, changes, related, ip, NULL, NULL, NULL,
+         source
   FROM audit_events
   WHERE rowid IN (SELECT rowid FROM audit_events WHERE lower(actor_email) = lower($email)
                   OR (entity_type = 'user' AND lower(entity_email) = lower($email)))
@@ -32,7 +33,7 @@ WHERE ($since IS NULL OR occurred_at >= $since) AND ($until IS NULL OR occurred_
 ORDER BY occurred_at, stream, event_id
 """
 KEYS = ("stream", "role", "event_id", "occurred_at", "action", "outcome", "actor_email", "entity_type",
-        "entity_id", "ip", "country", "city", "device_id")
+        "entity_id", "ip", "country", "city", "device_id", "source")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ def view(items: list[dict[str, Any]], params: Params, zone: str = "UTC") -> View
         "detail": [change_text(d["changes"], related_of(i["related"]), tz) for d, i in zip(docs, items, strict=True)],
         "ip": pa.array([i["ip"] for i in items], pa.string()),
     })
+    if mixed_sources(items):
+        shown = shown.append_column("source", pa.array([i["source"] for i in items], pa.string()))
     styles = ["red" if (i["outcome"] or "").lower() == "failure" else None for i in items]
     notes = [] if items else [f"Nothing found for {params.email} in the selected time range."]
     csv = pa.table({k: pa.array([str(d[k]) if d[k] is not None and k != "occurred_at" else d[k] for d in docs],

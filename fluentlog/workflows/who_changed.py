@@ -18,7 +18,7 @@ from fluentlog.errors import UsageError
 from fluentlog.store import Store
 from fluentlog.timeparse import TimeRange
 from fluentlog.view import Section, View
-from fluentlog.workflows.common import BIG_LIMIT, change_text, changes_of, json_needle, related_of
+from fluentlog.workflows.common import BIG_LIMIT, change_text, changes_of, json_needle, mixed_sources, related_of
 
 _RELATED = "from_json(e.related, '[{\"type\":\"VARCHAR\",\"id\":\"VARCHAR\"}]')"
 # One WHERE per kind of target; contains() on the JSON text is a cheap prefilter before parsing it.
@@ -61,7 +61,7 @@ def history_sql(kind: str, filters: frozenset[str]) -> str:
     return (f"""
 SELECT * FROM (
   SELECT event_id, occurred_at, actor_email, actor_name, actor_role, action,
-         entity_type, entity_id, changes, related, ip
+         entity_type, entity_id, changes, related, ip, source
   FROM audit_events
   WHERE rowid IN (SELECT e.rowid FROM audit_events e{_where(kind, filters)})
   ORDER BY occurred_at DESC, event_id DESC
@@ -151,7 +151,8 @@ def run(store: Store, params: Params) -> Result:
 def document(event: dict[str, Any]) -> dict[str, Any]:
     keys = ("event_id", "occurred_at", "actor_email", "actor_name", "actor_role", "action", "entity_type",
             "entity_id")
-    return {**{k: event[k] for k in keys}, "changes": changes_of(event["changes"]), "ip": event["ip"]}
+    return {**{k: event[k] for k in keys}, "changes": changes_of(event["changes"]), "ip": event["ip"],
+            "source": event["source"]}
 
 
 def view(result: Result, zone: str = "UTC") -> View:
@@ -166,6 +167,8 @@ def view(result: Result, zone: str = "UTC") -> View:
         "change": [change_text(d["changes"], related_of(e["related"]), tz) for d, e in zip(docs, rows, strict=True)],
         "ip": pa.array([e["ip"] for e in rows], pa.string()),
     })
+    if mixed_sources(rows):
+        shown = shown.append_column("source", pa.array([e["source"] for e in rows], pa.string()))
     flat = pa.table({
         **{k: pa.array([d[k] for d in docs], pa.string()) for k in ("event_id",)},
         "occurred_at": pa.array([d["occurred_at"] for d in docs], pa.timestamp("us", "UTC")),
@@ -174,6 +177,7 @@ def view(result: Result, zone: str = "UTC") -> View:
         "changes": ["; ".join(f"{c['field']}: {_flat(c['from'])} -> {_flat(c['to'])}" for c in d["changes"])
                     for d in docs],
         "ip": pa.array([d["ip"] for d in docs], pa.string()),
+        "source": pa.array([d["source"] for d in docs], pa.string()),
     })
     notes, warnings = [], []
     if result.left_out:
