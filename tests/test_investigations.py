@@ -96,7 +96,8 @@ def test_who_changed_usage_errors(db: Path) -> None:
 
 def test_csv_flattens_changes(db: Path) -> None:
     out = cli("who-changed", "appointment:APT-1042", "--db", str(db), "--format", "csv").stdout.splitlines()
-    assert out[0] == "event_id,occurred_at,actor_email,actor_name,actor_role,action,entity_type,entity_id,changes,ip,source"
+    assert out[0] == ("event_id,occurred_at,actor_email,actor_name,actor_role,action,entity_type,entity_id,"
+                      "changes,ip,source")
     assert "start_time: 2026-06-20T15:00:00Z -> 2026-06-21T16:30:00Z" in out[3]
 
 

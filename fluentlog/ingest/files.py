@@ -98,14 +98,14 @@ def sniff(path: Path) -> tuple[str, bool]:
         head = fh.read(4)
         if head.startswith(_GZIP_MAGIC):
             inner = _first_byte(gzip.open(path, "rb"))
-            return ("json-array" if inner == b"[" else "jsonl"), True
+            return ("json-array" if inner == b"[" and not _named_jsonl(path) else "jsonl"), True
     if head == _PARQUET_MAGIC:
         return "parquet", False
     if path.name.lower().endswith(".parquet"):
         raise FileFault(f"named .parquet but is not Parquet (no PAR1 magic){_looks_like(head)}")
     with path.open("rb") as fh:
         head = fh.read(4096).removeprefix(_BOM).lstrip()
-    if head[:1] == b"[":
+    if head[:1] == b"[" and not _named_jsonl(path):
         return "json-array", False
     return ("yaml" if _YAML_START.match(head) else "jsonl"), False
 
@@ -113,6 +113,12 @@ def sniff(path: Path) -> tuple[str, bool]:
 # A YAML document (Okta's System Log as some tools save it): "---", "%YAML", or a first
 # line "Key: value"; JSON starts with { or [ and never matches.
 _YAML_START = re.compile(rb"(---|%YAML|[A-Za-z_][A-Za-z0-9_ -]*:(\s|$))")
+
+
+def _named_jsonl(path: Path) -> bool:
+    """A file named JSON Lines is read line by line even if its first line starts with "[":
+    that line is then one rejected record, not the whole file failing as a broken array."""
+    return path.name.lower().removesuffix(".gz").endswith((".jsonl", ".ndjson"))
 
 
 def _looks_like(head: bytes) -> str:

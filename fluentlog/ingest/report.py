@@ -93,7 +93,8 @@ def report_view(report: LoadReport) -> View:
         sections.append(Section(pa.table({
             "file": [r[0] for r in reasons], "reason": [r[1] for r in reasons],
             "rejected": pa.array([r[2] for r in reasons], pa.int64())}), title="Rejected records by reason"))
-    return View(report.document(), sections, _notes(report))
+    failures = [f"{f.path}: failed: {f.error}" for f in rows if f.error]
+    return View(report.document(), sections, _notes(report), warnings=failures)
 
 
 def _notes(report: LoadReport) -> list[str]:
@@ -102,9 +103,7 @@ def _notes(report: LoadReport) -> list[str]:
         if f.source_detected and f.source and f.source != "fluent" and f.status != "failed":
             notes.append(f"{f.path}: read as source {f.source} (detected from its records; "
                          f"`fluentlog sources show {f.source}` prints the mapping)")
-        if f.error:
-            notes.append(f"{f.path}: failed: {f.error}")
-        elif f.note:
+        if f.note and not f.error:
             notes.append(f"{f.path}: {f.note}")
         if f.new_fields:
             fields = ", ".join(f"{k} ({v})" for k, v in sorted(f.new_fields.items()))

@@ -35,7 +35,7 @@ def resolve(path: Path, value: Any) -> Any:
 
 def _walk(steps: tuple[tuple[str, Any], ...], value: Any) -> Any:
     for i, (kind, arg) in enumerate(steps):
-        if kind != "index" and isinstance(value, list) and len(value) == 1:
+        if kind in ("key", "any") and isinstance(value, list) and len(value) == 1:
             value = value[0]
         if kind == "key":
             if not isinstance(value, dict) or arg not in value:
@@ -198,8 +198,8 @@ def _access(source: Source, r: dict[str, Any], event_id: str, when: str, action:
         # "signin." marks a sign-in attempt, as in Fluent's own event names.
         "event": f"signin.{action}" if attempt else action,
         "outcome": outcome(source, r),
-        "user": {"id": _field(source, "user_id", r, "actor_id"), "email": _field(source, "user_email", r, "actor_email"),
-                 "name": _field(source, "login", r)},
+        "user": {"id": _field(source, "user_id", r, "actor_id"),
+                 "email": _field(source, "user_email", r, "actor_email"), "name": _field(source, "login", r)},
         "method": _field(source, "method", r), "reason": _field(source, "reason", r), "ip": _field(source, "ip", r),
         "location": {"country": _field(source, "country", r), "region": _field(source, "region", r),
                      "city": _field(source, "city", r), "lat": _number(source, "lat", r),
