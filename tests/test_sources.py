@@ -303,3 +303,9 @@ def test_real_exports_load_whole_with_right_outcomes(tmp_path: Path) -> None:
     assert rows(db, "SELECT count(*) FROM access_events WHERE source = 'github' "
                     "AND event = 'signin.user.failed_login' AND outcome = 'failure'") == [(5,)]
     assert rows(db, "SELECT DISTINCT outcome FROM access_events WHERE source = 'entra'") == [("interrupted",)]
+
+
+def test_docs_show_every_preset_as_it_is() -> None:
+    from fluentlog.sources.describe import markdown_maps
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "sources.md").read_text()
+    assert markdown_maps(sources.presets()) in doc

@@ -48,3 +48,13 @@ def toml_value(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
     return json.dumps(value)
+
+
+def markdown_maps(sources: Mapping[str, Source]) -> str:
+    """The field map of each source as Markdown tables (docs/sources.md holds those of the presets)."""
+    parts = []
+    for source in sources.values():
+        rows = "".join(f"| `{key}` | `{toml_value(value)}` |\n" for key, value in source.table.items()
+                       if key != "description")
+        parts.append(f"### `{source.name}` — {source.description}\n\n| key | value |\n|---|---|\n{rows}")
+    return "\n".join(parts)
