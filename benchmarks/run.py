@@ -1,0 +1,190 @@
+"""Every speed and size target of issue 7, measured in one run, printed as one table.
+
+    python benchmarks/generate.py 1000000 && python benchmarks/generate.py 5000000   # once
+    python benchmarks/run.py 5000000 --small 1000000
+
+Compares, in the same run and on the same files: fluentlog ingest against a raw DuckDB
+`CREATE TABLE AS SELECT * FROM read_json(..., columns={explicit})` (fresh database, then an
+append of the small files to the large store), the investigations at both sizes against jq
+and grep -F on the same JSON Lines, start-up (--help, --version, and Python + import duckdb +
+connect), bytes per event and peak memory. Every figure is a fresh child process; times are
+medians of --repeat runs (ingest: --ingest-repeat). Nothing here is a test assertion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from ingest import ACCESS_COLUMNS, AUDIT_COLUMNS, CONFIG  # noqa: E402
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "FLUENTLOG_CONFIG": str(CONFIG)}
+FL = [sys.executable, "-m", "fluentlog"]
+RAW = """
+import duckdb, sys
+con = duckdb.connect(sys.argv[1])
+con.execute("SET TimeZone = 'UTC'")
+verb = sys.argv[6]
+for table, path, columns in (("audit", sys.argv[2], sys.argv[4]), ("access", sys.argv[3], sys.argv[5])):
+    source = f"read_json('{path}', format = 'newline_delimited', records = 'true', columns = {columns})"
+    if verb == "create":
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM {source}")
+    else:
+        con.execute(f"INSERT INTO {table} SELECT * FROM {source}")
+con.close()
+"""
+CONNECT = "import duckdb, sys; duckdb.connect(sys.argv[1], read_only=True).execute('SELECT 1').fetchall()"
+
+
+def run(argv: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MiB, stdout of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"failed ({code}): {' '.join(argv)}\n{proc.stderr.read().decode()}")
+    return elapsed, usage.ru_maxrss / 1024, out.decode()
+
+
+def median(argv: list[str], repeat: int) -> tuple[float, float, str]:
+    results = [run(argv) for _ in range(repeat)]
+    return statistics.median(r[0] for r in results), max(r[1] for r in results), results[-1][2]
+
+
+class Table:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str]] = []
+
+    def add(self, name: str, value: str, target: str = "", ok: bool | None = None) -> None:
+        self.rows.append((name, value, target, "" if ok is None else ("pass" if ok else "FAIL")))
+        print(f"  {name:58} {value:>22}  {target:>14}  {self.rows[-1][3]}", flush=True)
+
+
+def files(data: Path, n: int) -> tuple[Path, Path]:
+    audit, access = data / f"audit_{n}.jsonl", data / f"access_{n}.jsonl"
+    if not audit.exists():
+        raise SystemExit(f"{audit} is missing: run python benchmarks/generate.py {n}")
+    return audit, access
+
+
+def ingest_section(t: Table, big: tuple[Path, Path], small: tuple[Path, Path], tmp: Path, repeat: int) -> Path:
+    raw_runs, our_runs = [], []
+    store = tmp / "ours.duckdb"
+    for i in range(repeat):
+        raw_db, our_db = tmp / f"raw{i}.duckdb", tmp / f"ours{i}.duckdb"
+        raw_runs.append(run([sys.executable, "-c", RAW, str(raw_db), str(big[0]), str(big[1]),
+                             AUDIT_COLUMNS, ACCESS_COLUMNS, "create"]))
+        our_runs.append(run([*FL, "ingest", str(big[0]), str(big[1]), "--db", str(our_db), "--format", "json"]))
+        raw_size, our_size = raw_db.stat().st_size, our_db.stat().st_size
+        if i == repeat - 1:
+            raw_db.rename(tmp / "raw.duckdb")
+            our_db.rename(store)
+        else:
+            raw_db.unlink()
+            our_db.unlink()
+    events = json.loads(our_runs[-1][2])["totals"]["inserted"]
+    raw_t, our_t = statistics.median(r[0] for r in raw_runs), statistics.median(r[0] for r in our_runs)
+    peak = max(r[1] for r in our_runs)
+    t.add("raw DuckDB read_json CTAS (explicit columns)", f"{raw_t:.1f} s {events / raw_t / 1e3:.0f}k ev/s")
+    t.add("fluentlog ingest", f"{our_t:.1f} s {events / our_t / 1e3:.0f}k ev/s")
+    t.add("  throughput vs raw", f"{raw_t / our_t:.2f}x", ">= 0.80x", raw_t / our_t >= 0.8)
+    t.add("  peak RSS", f"{peak:.0f} MiB", "<= 1536 MiB", peak <= 1536)
+    t.add("  .duckdb bytes per event (raw)", f"{our_size / events:.1f} ({raw_size / events:.1f})", "<= 60",
+          our_size / events <= 60)
+    raw_app = run([sys.executable, "-c", RAW, str(tmp / "raw.duckdb"), str(small[0]), str(small[1]),
+                   AUDIT_COLUMNS, ACCESS_COLUMNS, "insert"])[0]
+    appended = tmp / "appended.duckdb"
+    shutil.copy(store, appended)
+    our_app = run([*FL, "ingest", str(small[0]), str(small[1]), "--db", str(appended), "--format", "json"])[0]
+    appended.unlink()
+    t.add("append small files: raw INSERT / fluentlog", f"{raw_app:.1f} s / {our_app:.1f} s")
+    t.add("  append ratio fluentlog / raw", f"{our_app / raw_app:.2f}x", "<= 1.40x", our_app / raw_app <= 1.4)
+    return store
+
+
+def query_targets(store: Path) -> tuple[dict[str, list[str]], str]:
+    import duckdb
+    with duckdb.connect(str(store), read_only=True) as con:
+        entity = con.execute("SELECT entity_id FROM audit_events WHERE entity_type = 'appointment' "
+                             "ORDER BY event_id LIMIT 1 OFFSET 1000").fetchone()[0]
+        email = con.execute("SELECT user_email FROM access_events ORDER BY event_id LIMIT 1 OFFSET 1000").fetchone()[0]
+        since = con.execute("SELECT (max(occurred_at) - INTERVAL 30 DAY)::DATE FROM audit_events").fetchone()[0]
+    return {"who-changed": ["who-changed", f"appointment:{entity}"], "signins --email": ["signins", "--email", email],
+            "timeline --email": ["timeline", "--email", email],
+            "offboarding --all, last 30 days of data": ["offboarding", "--all", "--since", since.isoformat()]}, entity
+
+
+def query_section(t: Table, stores: dict[str, Path], audit: Path, repeat: int, skip_jq: bool) -> None:
+    targets, entity = query_targets(stores["big"])
+    big_times = {}
+    for name, argv in targets.items():
+        times = {size: median([*FL, *argv, "--db", str(store), "--format", "json"], repeat)[0]
+                 for size, store in stores.items()}
+        big_times[name] = times["big"]
+        limit = 2.0 if name.startswith("offboarding") else 0.40
+        t.add(f"{name} (large store)", f"{times['big']:.3f} s", f"<= {limit:.2f} s", times["big"] <= limit)
+        if "small" in times and not name.startswith("offboarding"):
+            growth = times["big"] / times["small"] - 1
+            t.add("  small -> large store", f"{times['small']:.3f} -> {times['big']:.3f} s ({growth:+.0%})",
+                  "<= +15%", growth <= 0.15)
+    grep_t = median(["grep", "-F", f'"id": "{entity}"', str(audit)], 1)[0]
+    who = big_times["who-changed"]
+    t.add(f"grep -F on {audit.name}", f"{grep_t:.2f} s")
+    t.add("  who-changed vs grep -F", f"{grep_t / who:.1f}x faster", ">= 2x", grep_t / who >= 2)
+    if not skip_jq and shutil.which("jq"):
+        jq_t = median(["jq", "-c", f'select(.entity.type == "appointment" and .entity.id == "{entity}")',
+                       str(audit)], 1)[0]
+        t.add(f"jq on {audit.name}", f"{jq_t:.1f} s")
+        t.add("  who-changed vs jq", f"{jq_t / who:.0f}x faster", ">= 100x", jq_t / who >= 100)
+
+
+def startup_section(t: Table, store: Path, repeat: int) -> None:
+    for argv, name in (([*FL, "--help"], "fluentlog --help"), ([*FL, "--version"], "fluentlog --version")):
+        seconds = median(argv, repeat)[0]
+        t.add(name, f"{seconds:.3f} s", "<= 0.20 s", seconds <= 0.2)
+    floor = median([sys.executable, "-c", CONNECT, str(store)], repeat)[0]
+    status = median([*FL, "status", "--db", str(store), "--format", "json"], repeat)[0]
+    t.add("python + import duckdb + connect", f"{floor:.3f} s")
+    t.add("  fluentlog status on top of that", f"+{status - floor:.3f} s", "<= +0.10 s", status - floor <= 0.1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", type=int, nargs="?", default=5_000_000, help="events per stream, large store")
+    parser.add_argument("--small", type=int, default=1_000_000, help="events per stream: append and small store")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--ingest-repeat", type=int, default=1)
+    parser.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "data")
+    parser.add_argument("--skip-jq", action="store_true")
+    args = parser.parse_args()
+    big, small = files(args.data, args.n), files(args.data, args.small)
+    print(f"{os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; "
+          f"large: {args.n:,} + {args.n:,} events, small: {args.small:,} + {args.small:,}", flush=True)
+    t = Table()
+    with tempfile.TemporaryDirectory(dir=args.data) as folder:
+        tmp = Path(folder)
+        store = ingest_section(t, big, small, tmp, args.ingest_repeat)
+        small_store = tmp / "small.duckdb"
+        run([*FL, "ingest", str(small[0]), str(small[1]), "--db", str(small_store), "--format", "json"])
+        query_section(t, {"small": small_store, "big": store}, big[0], args.repeat, args.skip_jq)
+        startup_section(t, store, args.repeat)
+    failed = [r[0] for r in t.rows if r[3] == "FAIL"]
+    judged = sum(1 for r in t.rows if r[3])
+    print(f"{len(failed)} of {judged} targets missed" + (f": {', '.join(failed)}" if failed else ""))
+
+
+if __name__ == "__main__":
+    main()
