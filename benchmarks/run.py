@@ -127,7 +127,7 @@ def query_targets(store: Path) -> tuple[dict[str, list[str]], str]:
             "offboarding --all, last 30 days of data": ["offboarding", "--all", "--since", since.isoformat()]}, entity
 
 
-def query_section(t: Table, stores: dict[str, Path], audit: Path, repeat: int, skip_jq: bool) -> None:
+def query_section(t: Table, stores: dict[str, Path], audit: Path, repeat: int, skip_jq: bool) -> float:
     targets, entity = query_targets(stores["big"])
     big_times = {}
     for name, argv in targets.items():
@@ -149,16 +149,17 @@ def query_section(t: Table, stores: dict[str, Path], audit: Path, repeat: int, s
                        str(audit)], 1)[0]
         t.add(f"jq on {audit.name}", f"{jq_t:.1f} s")
         t.add("  who-changed vs jq", f"{jq_t / who:.0f}x faster", ">= 100x", jq_t / who >= 100)
+    return who
 
 
-def startup_section(t: Table, store: Path, repeat: int) -> None:
+def startup_section(t: Table, store: Path, repeat: int, who_changed: float) -> None:
     for argv, name in (([*FL, "--help"], "fluentlog --help"), ([*FL, "--version"], "fluentlog --version")):
         seconds = median(argv, repeat)[0]
         t.add(name, f"{seconds:.3f} s", "<= 0.20 s", seconds <= 0.2)
     floor = median([sys.executable, "-c", CONNECT, str(store)], repeat)[0]
-    status = median([*FL, "status", "--db", str(store), "--format", "json"], repeat)[0]
     t.add("python + import duckdb + connect", f"{floor:.3f} s")
-    t.add("  fluentlog status on top of that", f"+{status - floor:.3f} s", "<= +0.10 s", status - floor <= 0.1)
+    extra = who_changed - floor
+    t.add("  who-changed on top of that", f"+{extra:.3f} s", "<= +0.10 s", extra <= 0.1)
 
 
 def main() -> None:
@@ -179,8 +180,8 @@ def main() -> None:
         store = ingest_section(t, big, small, tmp, args.ingest_repeat)
         small_store = tmp / "small.duckdb"
         run([*FL, "ingest", str(small[0]), str(small[1]), "--db", str(small_store), "--format", "json"])
-        query_section(t, {"small": small_store, "big": store}, big[0], args.repeat, args.skip_jq)
-        startup_section(t, store, args.repeat)
+        who = query_section(t, {"small": small_store, "big": store}, big[0], args.repeat, args.skip_jq)
+        startup_section(t, store, args.repeat, who)
     failed = [r[0] for r in t.rows if r[3] == "FAIL"]
     judged = sum(1 for r in t.rows if r[3])
     print(f"{len(failed)} of {judged} targets missed" + (f": {', '.join(failed)}" if failed else ""))
