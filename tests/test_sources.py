@@ -309,3 +309,9 @@ def test_docs_show_every_preset_as_it_is() -> None:
     from fluentlog.sources.describe import markdown_maps
     doc = (Path(__file__).resolve().parents[1] / "docs" / "sources.md").read_text()
     assert markdown_maps(sources.presets()) in doc
+
+
+def test_a_wrong_source_rejects_every_record_and_says_so(tmp_path: Path) -> None:
+    run = cli("ingest", str(SRC / "slack_audit.jsonl"), "--source", "github", "--db", str(tmp_path / "x.duckdb"),
+              "--format", "table")
+    assert run.code == 0 and "none of its records fit source github" in run.stderr

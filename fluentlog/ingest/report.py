@@ -103,6 +103,9 @@ def _notes(report: LoadReport) -> list[str]:
         if f.source_detected and f.source and f.source != "fluent" and f.status != "failed":
             notes.append(f"{f.path}: read as source {f.source} (detected from its records; "
                          f"`fluentlog sources show {f.source}` prints the mapping)")
+        if f.records and f.rejected == f.records and f.source and f.source != "fluent":
+            notes.append(f"{f.path}: none of its records fit source {f.source}: is it the right --source? "
+                         "(fluentlog sources lists them)")
         if f.note and not f.error:
             notes.append(f"{f.path}: {f.note}")
         if f.new_fields:
