@@ -125,14 +125,21 @@ def _hits(stream: str) -> str:
     """This file's events whose id was stored before: a duplicate or a conflict. Stored ids
     are unique, so each new event meets at most one old one: one join per file."""
     table = schema.STREAM_TABLES[stream]
+    # The id join reads the id column only; whole rows are fetched for the (rare) clashes.
     return f"""
 CREATE OR REPLACE TEMP TABLE hits AS
+WITH clash AS MATERIALIZED (
+  SELECT n.rowid AS new_row, o.rowid AS old_row
+  FROM (SELECT rowid, event_id FROM {table} WHERE file_id = $file_id) n
+  JOIN (SELECT rowid, event_id FROM {table} WHERE file_id <> $file_id) o ON o.event_id = n.event_id
+)
 SELECT n.line_no, n.event_id,
        CASE WHEN {_content('n', stream)} IS NOT DISTINCT FROM {_content('o', stream)}
             THEN 'duplicate' ELSE 'conflict' END AS verdict,
        to_json({_content('n', stream)}) AS incoming, to_json({_content('o', stream)}) AS stored
-FROM (SELECT * FROM {table} WHERE file_id = $file_id) n
-JOIN (SELECT * FROM {table} WHERE file_id <> $file_id) o ON o.event_id = n.event_id
+FROM clash c
+JOIN (SELECT rowid AS new_row, * FROM {table} WHERE rowid IN (SELECT new_row FROM clash)) n USING (new_row)
+JOIN (SELECT rowid AS old_row, * FROM {table} WHERE rowid IN (SELECT old_row FROM clash)) o USING (old_row)
 """
 
 
