@@ -27,17 +27,23 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def parse_strict(text: str) -> tuple[Any, str | None]:
+    """(value, None), or (None, the reject reason): no NaN or Infinity, no repeated keys."""
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants), None
+    except _DuplicateKey:
+        return None, "duplicate_key"
+    except RecursionError:
+        return None, "nesting_too_deep"
+    except ValueError:
+        return None, "malformed_json"
+
+
 def strict_reason(text: str) -> str | None:
     """The reject reason for a line that strict JSON refuses, else None."""
     if _depth(text) > MAX_DEPTH:
         return "nesting_too_deep"
-    try:
-        json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
-    except _DuplicateKey:
-        return "duplicate_key"
-    except (ValueError, RecursionError):
-        return "malformed_json"
-    return None
+    return parse_strict(text)[1]
 
 
 def _depth(text: str) -> int:

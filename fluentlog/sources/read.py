@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fluentlog.ingest.files import FileFault, gzip_message
+from fluentlog.ingest.strict import parse_strict
 
 MAX_DOCUMENT_BYTES = 1 << 30  # a whole-file document is parsed in memory: beyond this, ask for JSON Lines
 MAX_LINE_BYTES = 64 << 20
@@ -38,35 +39,13 @@ class Record:
             self.length = len(self.text)
 
 
-class _Duplicate(ValueError):
-    pass
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise _Duplicate
-    return result
-
-
-def _constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def loads(text: bytes) -> tuple[Any, str | None]:
     """(value, None) or (None, reason), as strict as the native path: no NaN, no repeated keys."""
     try:
         decoded = text.decode("utf-8")
     except UnicodeDecodeError:
         return None, "invalid_utf8"
-    try:
-        return json.loads(decoded, object_pairs_hook=_pairs, parse_constant=_constant), None
-    except _Duplicate:
-        return None, "duplicate_key"
-    except RecursionError:
-        return None, "nesting_too_deep"
-    except ValueError:
-        return None, "malformed_json"
+    return parse_strict(decoded)
 
 
 def records(path: Path, fmt: str, wrappers: tuple[str, ...] = WRAPPERS) -> Iterator[Record]:
