@@ -8,7 +8,7 @@ falls in the selected range; earlier events serve as history (baseline, bursts).
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -110,20 +110,33 @@ def novelty(events: list[Event], d: Detect, in_range: Callable[[Event], bool]) -
     found = []
     checks = (("new_country", "medium", "country"), ("new_ip", "low", "ip"), ("new_device", "low", "device_id"))
     lookback = timedelta(days=d.baseline_days)
-    for i, e in enumerate(events):
-        if not succeeded(e) or not in_range(e):
+    # A sliding window over the earlier successes (events are in time order), with a count
+    # of each value in it: each sign-in is judged in constant time, not against a list.
+    window: deque[Event] = deque()
+    seen: dict[str, Counter[Any]] = {key: Counter() for _, _, key in checks}
+    for e in events:
+        if not succeeded(e):
             continue
-        earlier = [p for p in events[:i] if succeeded(p) and e["occurred_at"] - p["occurred_at"] <= lookback]
-        if len(earlier) < d.baseline_successes:
-            continue
-        for kind, severity, key in checks:
-            value = e.get(key)
-            if value and value not in {p.get(key) for p in earlier}:
-                seen = sorted({str(p.get(key)) for p in earlier if p.get(key)})
-                shown = ", ".join(seen[:5]) + (" ..." if len(seen) > 5 else "")
-                detail = (f"Successful sign-in with {key.replace('_id', '')} {value}, not seen in the previous "
-                          f"{d.baseline_days} days" + (f" (seen: {shown})." if shown else "."))
-                found.append(finding(kind, severity, [e], detail, ip=e.get("ip"), country=e.get("country")))
+        while window and e["occurred_at"] - window[0]["occurred_at"] > lookback:
+            old = window.popleft()
+            for _, _, key in checks:
+                if old.get(key):
+                    seen[key][old[key]] -= 1
+                    if not seen[key][old[key]]:
+                        del seen[key][old[key]]
+        if in_range(e) and len(window) >= d.baseline_successes:
+            for kind, severity, key in checks:
+                value = e.get(key)
+                if value and value not in seen[key]:
+                    known = sorted(str(v) for v in seen[key])
+                    shown = ", ".join(known[:5]) + (" ..." if len(known) > 5 else "")
+                    detail = (f"Successful sign-in with {key.replace('_id', '')} {value}, not seen in the previous "
+                              f"{d.baseline_days} days" + (f" (seen: {shown})." if shown else "."))
+                    found.append(finding(kind, severity, [e], detail, ip=e.get("ip"), country=e.get("country")))
+        window.append(e)
+        for _, _, key in checks:
+            if e.get(key):
+                seen[key][e[key]] += 1
     return found
 
 
