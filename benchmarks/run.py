@@ -43,6 +43,23 @@ for table, path, columns in (("audit", sys.argv[2], sys.argv[4]), ("access", sys
         con.execute(f"INSERT INTO {table} SELECT * FROM {source}")
 con.close()
 """
+TO_PARQUET = """
+import duckdb, sys
+con = duckdb.connect()
+con.execute("SET TimeZone = 'UTC'")
+con.execute(f"COPY (SELECT * REPLACE (strftime(occurred_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS occurred_at) "
+            f"FROM read_json('{sys.argv[1]}', format = 'newline_delimited', records = 'true', "
+            f"columns = {sys.argv[3]})) "
+            f"TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)")
+"""
+RAW_PARQUET = """
+import duckdb, sys
+con = duckdb.connect(sys.argv[1])
+con.execute("SET TimeZone = 'UTC'")
+for table, path in (("audit", sys.argv[2]), ("access", sys.argv[3])):
+    con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet('{path}')")
+con.close()
+"""
 CONNECT = "import duckdb, sys; duckdb.connect(sys.argv[1], read_only=True).execute('SELECT 1').fetchall()"
 
 
@@ -115,6 +132,25 @@ def ingest_section(t: Table, big: tuple[Path, Path], small: tuple[Path, Path], t
     return store
 
 
+def parquet_section(t: Table, big: tuple[Path, Path], tmp: Path) -> None:
+    """The same events from Parquet (made once from the JSONL, kept beside it)."""
+    parquet = []
+    for path, columns in zip(big, (AUDIT_COLUMNS, ACCESS_COLUMNS), strict=True):
+        target = path.with_suffix(".parquet")
+        if not target.exists():
+            run([sys.executable, "-c", TO_PARQUET, str(path), str(target), columns])
+        parquet.append(target)
+    raw_t = run([sys.executable, "-c", RAW_PARQUET, str(tmp / "rawpq.duckdb"), str(parquet[0]), str(parquet[1])])[0]
+    our_t, peak, out = run([*FL, "ingest", *map(str, parquet), "--db", str(tmp / "pq.duckdb"), "--format", "json"])
+    events = json.loads(out)["totals"]["inserted"]
+    t.add("raw DuckDB read_parquet CTAS", f"{raw_t:.1f} s {events / raw_t / 1e3:.0f}k ev/s")
+    t.add("fluentlog ingest of the Parquet files", f"{our_t:.1f} s {events / our_t / 1e3:.0f}k ev/s")
+    t.add("  Parquet throughput vs raw", f"{raw_t / our_t:.2f}x", ">= 0.80x", raw_t / our_t >= 0.8)
+    t.add("  Parquet peak RSS", f"{peak:.0f} MiB", "<= 1536 MiB", peak <= 1536)
+    (tmp / "rawpq.duckdb").unlink()
+    (tmp / "pq.duckdb").unlink()
+
+
 def query_targets(store: Path) -> tuple[dict[str, list[str]], str]:
     import duckdb
     with duckdb.connect(str(store), read_only=True) as con:
@@ -170,6 +206,7 @@ def main() -> None:
     parser.add_argument("--ingest-repeat", type=int, default=1)
     parser.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "data")
     parser.add_argument("--skip-jq", action="store_true")
+    parser.add_argument("--parquet", action="store_true", help="also ingest the large set from Parquet")
     args = parser.parse_args()
     big, small = files(args.data, args.n), files(args.data, args.small)
     print(f"{os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; "
@@ -178,6 +215,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.data) as folder:
         tmp = Path(folder)
         store = ingest_section(t, big, small, tmp, args.ingest_repeat)
+        if args.parquet:
+            parquet_section(t, big, tmp)
         small_store = tmp / "small.duckdb"
         run([*FL, "ingest", str(small[0]), str(small[1]), "--db", str(small_store), "--format", "json"])
         who = query_section(t, {"small": small_store, "big": store}, big[0], args.repeat, args.skip_jq)

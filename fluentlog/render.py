@@ -38,11 +38,21 @@ def default_format(stream: TextIO | None = None) -> Format:
     return Format.table if (stream or sys.stdout).isatty() else Format.jsonl
 
 
+def pretty_json(value: object) -> str:
+    """json.dumps(indent=2) text; orjson writes the same ~10x faster (the standard encoder
+    falls back to pure Python when indenting, 0.1 s for a few thousand events)."""
+    import orjson
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    except (orjson.JSONEncodeError, TypeError):  # e.g. an integer beyond 64 bits
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
 def render(view: View, fmt: Format, out: Console, err: Console, tz: str = "UTC") -> None:
     for warning in view.warnings:
         err.print(Text(f"fluentlog: {warning}"))
     if fmt is Format.json:
-        out.file.write(json.dumps(jsonable(view.document), indent=2, ensure_ascii=False) + "\n")
+        out.file.write(pretty_json(jsonable(view.document)) + "\n")
     elif fmt is Format.jsonl:
         items = view.document if isinstance(view.document, list) else [view.document]
         out.file.write("".join(json.dumps(jsonable(i), ensure_ascii=False) + "\n" for i in items))
