@@ -32,7 +32,7 @@ from fluentlog.ingest.files import (
 from fluentlog.ingest.judge import FREE_FORM, NESTED
 from fluentlog.ingest.report import COUNTS, FileReport, LoadReport
 from fluentlog.ingest.strict import strict_reason
-from fluentlog.sources import DEFAULT, detect, presets, read
+from fluentlog.sources import detect, presets, read
 from fluentlog.sources.mapping import Source
 from fluentlog.sources.translate import Rejected, translate
 from fluentlog.store import Store, quote_ident, quote_literal
@@ -75,7 +75,7 @@ def ingest_file(store: Store, path: Path, options: IngestOptions,
     try:
         size = path.stat().st_size
         report.format, gzipped = _describe(sniff(path))
-        source = options.source or _detect_source(path, report.format, options.sources)
+        source = options.source or detect.choose(path, report.format, options.sources)
         report.source, report.source_detected = source.name, options.source is None
         if source.native and report.format.startswith("yaml"):
             raise FileFault("YAML is not a Fluent export format; for another system's export name it "
@@ -117,26 +117,6 @@ def ingest_file(store: Store, path: Path, options: IngestOptions,
     if report.status == "ingested" and report.records == 0:
         report.note = "0 records: the file is empty or holds only blank lines"
     return report
-
-
-def _detect_source(path: Path, fmt: str, sources: Mapping[str, Source]) -> Source:
-    """The one source whose shape the file's first records have. A file with no readable
-    record at all is left to the native path, which rejects each record with its reason."""
-    wrappers = tuple(dict.fromkeys(w for s in sources.values() for w in s.records)) + read.WRAPPERS
-    sample = read.sample(path, fmt, wrappers)
-    found = detect.candidates(sample, sources)
-    if len(found) == 1 or (found and found[0] == DEFAULT):
-        return sources[found[0]]
-    if not sample and not fmt.startswith("yaml"):
-        return sources[DEFAULT]
-    names = ", ".join(sources)
-    if found:
-        raise FileFault(f"its records fit several sources ({', '.join(found)}): say which with --source NAME")
-    fields = f" (its first record has: {', '.join(list(sample[0])[:12])})" if sample else ""
-    raise FileFault(
-        f"cannot tell which system wrote this file: its records match none of the known sources{fields}. "
-        f"Name one with --source NAME ({names}), or describe the format under [sources.NAME] in the "
-        "config (see docs/sources.md, and `fluentlog sources show okta` for an example)")
 
 
 def _describe(sniffed: tuple[str, bool]) -> tuple[str, bool]:

@@ -42,24 +42,27 @@ SELECT event_id, occurred_at, action, entity_type, entity_id, ip FROM audit_even
 WHERE occurred_at > $after AND (lower(actor_email) = lower($email) OR list_contains($ids, actor_id))
 ORDER BY occurred_at, event_id
 """
-# The review list keeps the WINDOW_CAP changes nearest the removal; `total` counts them all.
+# The review list keeps the WINDOW_CAP changes nearest each removal; `total` counts them all.
+# One query serves every report: the table `windows` (n, email, ids, own, lo, hi, reference)
+# holds one row per report, so the audit log is read once rather than once per user, and
+# min_by keeps the nearest changes of each without sorting them all.
 WINDOW_CAP = 200
+_USER_RELATED = ("list_transform(list_filter(from_json(e.related, '[{\"type\":\"VARCHAR\",\"id\":\"VARCHAR\"}]'), "
+                 "lambda r: r.type = 'user'), lambda r: r.id)")
 WINDOW_CHANGES = f"""
-SELECT * FROM (
-SELECT e.event_id, e.occurred_at, e.actor_email, e.action, e.entity_type, e.entity_id, e.changes,
-       count(*) OVER () AS total
-FROM audit_events e
-WHERE e.occurred_at BETWEEN $lo AND $hi
-  AND NOT list_contains($own, e.event_id)
-  AND NOT (lower(coalesce(e.actor_email, '')) = lower($email) OR list_contains($ids, e.actor_id))
+SELECT w.n, count(*) AS total,
+       min_by({{'event_id': e.event_id, 'occurred_at': e.occurred_at, 'actor_email': e.actor_email,
+               'action': e.action, 'entity_type': e.entity_type, 'entity_id': e.entity_id, 'changes': e.changes}},
+              {{'distance': abs(epoch(e.occurred_at) - epoch(w.reference)), 'event_id': e.event_id}},
+              $cap) AS nearest
+FROM audit_events e JOIN windows w ON e.occurred_at BETWEEN w.lo AND w.hi
+WHERE NOT list_contains(w.own, e.event_id)
+  AND NOT (lower(coalesce(e.actor_email, '')) = w.email OR list_contains(w.ids, e.actor_id))
   AND (e.action GLOB 'rate_rule.*' OR e.action GLOB 'template.*' OR e.action GLOB 'user.*'
-       OR e.action GLOB 'compliance_document.*' OR {_IS_USER}
-       OR (e.related IS NOT NULL AND list_has_any(
-             list_transform(list_filter(from_json(e.related, '[{{"type":"VARCHAR","id":"VARCHAR"}}]'),
-                                        lambda r: r.type = 'user'), lambda r: r.id), $ids)))
-ORDER BY abs(epoch(e.occurred_at) - epoch($reference)), e.event_id
-LIMIT $cap
-) ORDER BY occurred_at, event_id
+       OR e.action GLOB 'compliance_document.*'
+       OR (e.entity_type = 'user' AND (lower(e.entity_email) = w.email OR list_contains(w.ids, e.entity_id)))
+       OR (e.related IS NOT NULL AND contains(e.related, '"user"') AND list_has_any({_USER_RELATED}, w.ids)))
+GROUP BY w.n
 """
 IN_RANGE = """
 SELECT lower(coalesce(entity_email, '')) AS email, list(DISTINCT entity_id) AS ids
@@ -86,8 +89,11 @@ def run(store: Store, params: Params) -> list[dict[str, Any]]:
     user_changes = store.query(USER_CHANGES).to_pylist()
     if params.all:
         users = store.rows(IN_RANGE, {"since": params.range.since, "until": params.range.until})
-        return [_report(store, email or None, ids, user_changes, params) for email, ids in users]
-    return [_report(store, params.email, [], user_changes, params)]
+        reports = [_report(store, email or None, ids, user_changes, params) for email, ids in users]
+    else:
+        reports = [_report(store, params.email, [], user_changes, params)]
+    _add_windows(store, reports, params)
+    return reports
 
 
 def _report(store: Store, email: str | None, ids: list[str], user_changes: list[dict[str, Any]],
@@ -114,17 +120,40 @@ def _report(store: Store, email: str | None, ids: list[str], user_changes: list[
         activity = _activity_after(store, key, removed_at)
         findings += _after_findings(activity, removed_at)
     reference = removed_at or (changes[-1]["occurred_at"] if changes else None)
-    window: list[dict[str, Any]] = []
-    if reference is not None:
-        window = store.query(WINDOW_CHANGES, {
-            **key, "lo": reference - params.window, "hi": reference + params.window, "reference": reference,
-            "own": [c["event_id"] for c in changes], "cap": WINDOW_CAP}).to_pylist()
-    total = window[0]["total"] if window else 0
-    window = [{**{k: w[k] for k in ("event_id", "occurred_at", "actor_email", "action", "entity_type",
-                                      "entity_id")}, "changes": changes_of(w["changes"])} for w in window]
+    window = {"email": key["email"].lower(), "ids": key["ids"], "own": [c["event_id"] for c in changes],
+              "reference": reference} if reference is not None else None
     return {"email": email or None, "user_ids": key["ids"], "removal": _removal(removal),
             "role_changes": role_changes, "findings": findings, "activity_after": activity,
-            "window_changes": window, "window_changes_total": total}
+            "window_changes": [], "window_changes_total": 0, "_window": window}
+
+
+def _add_windows(store: Store, reports: list[dict[str, Any]], params: Params) -> None:
+    """Others' sensitive changes around each removal (or last role change), for all reports at once."""
+    wanted = [(n, w) for n, r in enumerate(reports) if (w := r.pop("_window")) is not None]
+    if not wanted:
+        return
+    times = pa.timestamp("us", "UTC")
+    windows = pa.table({
+        "n": pa.array([n for n, _ in wanted], pa.int64()),
+        "email": pa.array([w["email"] for _, w in wanted], pa.string()),
+        "ids": pa.array([w["ids"] for _, w in wanted], pa.list_(pa.string())),
+        "own": pa.array([w["own"] for _, w in wanted], pa.list_(pa.string())),
+        "lo": pa.array([w["reference"] - params.window for _, w in wanted], times),
+        "hi": pa.array([w["reference"] + params.window for _, w in wanted], times),
+        "reference": pa.array([w["reference"] for _, w in wanted], times),
+    })
+    store.register("windows", windows)
+    try:
+        found = store.query(WINDOW_CHANGES, {"cap": WINDOW_CAP}).to_pylist()
+    finally:
+        store.unregister("windows")
+    for row in found:
+        report = reports[row["n"]]
+        report["window_changes_total"] = row["total"]
+        nearest = sorted(row["nearest"], key=lambda c: (c["occurred_at"], c["event_id"]))
+        report["window_changes"] = [{**{k: c[k] for k in (
+            "event_id", "occurred_at", "actor_email", "action", "entity_type", "entity_id")},
+            "changes": changes_of(c["changes"])} for c in nearest]
 
 
 def redacted(report: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
