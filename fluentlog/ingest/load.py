@@ -241,13 +241,13 @@ class _FileLoader:
         except FluentlogError as exc:
             detail = exc.message.removeprefix("database error: ")
             raise FileFault(f"cannot read as {self.report.format}: {detail}") from None
-        self._process(raw_is_text=True, truncated_line=None)
-        self.store.execute("DROP TABLE chunk")
+        self._process(sql.LINES_FROM_MATERIALISED, truncated_line=None)
+        self.store.execute("DROP TABLE materialised")
 
     def _load_chunk(self, chunk: Chunk) -> None:
         self.store.register("chunk", chunk.table)
         try:
-            self._process(chunk.raw_is_text, chunk.truncated_line)
+            self._process(sql.LINES_FROM_TEXT if chunk.raw_is_text else sql.LINES_FROM_BLOB, chunk.truncated_line)
         finally:
             self.store.unregister("chunk")
         if chunk.huge:
@@ -266,10 +266,10 @@ class _FileLoader:
         self.report.records += len(chunk.huge)
         self.report.rejected_by_reason["line_too_large"] += len(chunk.huge)
 
-    def _process(self, raw_is_text: bool, truncated_line: int | None) -> None:
+    def _process(self, lines_sql: str, truncated_line: int | None) -> None:
         """Fast path for the chunk's clean records of the main kind, slow path for the rest."""
         store, report = self.store, self.report
-        store.execute(sql.LINES_FROM_TEXT if raw_is_text else sql.LINES_FROM_BLOB)
+        store.execute(lines_sql)
         lines, first, last = store.rows(sql.CHUNK_SPAN)[0]
         if not lines:
             return

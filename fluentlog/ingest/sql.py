@@ -1,7 +1,8 @@
 """The statements of an ingest, built once from allowlists: the chunk's lines, the fast
 insert, the slow path for what it leaves, duplicates and conflicts, the manifest.
 
-The input relation `chunk(line_no, byte_offset, raw)` holds one line per row; judge.py
+The input relation `chunk(line_no, byte_offset, raw)` (an Arrow table; for JSON arrays and
+Parquet the temp table `materialised`) holds one line per row; judge.py
 holds the SQL that parses and checks each record.
 """
 
@@ -21,6 +22,7 @@ LINES_FROM_BLOB = """
 CREATE OR REPLACE TEMP VIEW lines AS
 SELECT line_no, byte_offset, TRY(decode(raw)) AS text, raw AS blob FROM chunk
 """
+LINES_FROM_MATERIALISED = LINES_FROM_TEXT.replace("FROM chunk", "FROM materialised")
 
 # The slow path, for what the fast insert left: blank, rejected, suspect or other-kind lines.
 STAGE = ("CREATE OR REPLACE TEMP TABLE stage AS" + BOTH.pipeline("rest", keep_text=False)
@@ -36,7 +38,7 @@ LOOKS_LIKE_ACCESS = """
 SELECT count(*) FILTER (WHERE contains(text, '"event"')) > count(*) FILTER (WHERE contains(text, '"action"'))
 FROM (SELECT text FROM lines LIMIT 1000)
 """
-CHUNK_SPAN = "SELECT count(*), min(line_no), max(line_no) FROM chunk"
+CHUNK_SPAN = "SELECT count(*), min(line_no), max(line_no) FROM lines"
 STAGE_COUNT = "SELECT count(*) FROM stage"
 REST_COUNT = "SELECT count(*) FROM rest"
 SUSPECTS = "SELECT st.line_no, l.text FROM stage st JOIN rest l ON l.line_no = st.line_no WHERE st.suspect"
@@ -205,7 +207,7 @@ UPDATE rejects SET raw = o.original, raw_length = octet_length(o.original) FROM 
 WHERE rejects.file_id = $file_id AND rejects.line_no = o.line_no
 """,)
 ARRAY_CHUNK = """
-CREATE OR REPLACE TEMP TABLE chunk AS
+CREATE OR REPLACE TEMP TABLE materialised AS
 SELECT row_number() OVER () AS line_no, NULL::BIGINT AS byte_offset, json::VARCHAR AS raw
 FROM read_json_objects($path, format = 'array', compression = $compression,
                        maximum_object_size = 268435456)
@@ -214,7 +216,7 @@ PARQUET_COLUMNS = "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM 
 # `@ENTRIES@` is built from the file's own column names, each quoted by store.quote_ident.
 # Null columns are left out, as a JSON Lines record would leave out the field.
 PARQUET_CHUNK = """
-CREATE OR REPLACE TEMP TABLE chunk AS
+CREATE OR REPLACE TEMP TABLE materialised AS
 SELECT file_row_number + 1 AS line_no, NULL::BIGINT AS byte_offset,
        to_json(map_from_entries(list_filter([@ENTRIES@], lambda e: e.v IS NOT NULL)))::VARCHAR AS raw
 FROM read_parquet($path, file_row_number = true)
