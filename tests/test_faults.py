@@ -127,3 +127,28 @@ def test_disk_full_during_ingest_rolls_the_file_back(tmp_path: Path, monkeypatch
     monkeypatch.undo()
     assert rows(db, "SELECT (SELECT count(*) FROM audit_events) + (SELECT count(*) FROM files)") == [(0,)]
     assert load(db, CORPUS / "clean.jsonl").files[0].inserted == 4  # and a later run completes it
+
+
+def test_registered_tables_are_swapped_and_survive_rollback(tmp_path: Path) -> None:
+    """Store.register keeps one DuckDB registration per name (a view dropped inside a
+    transaction would keep its table in memory until the commit)."""
+    import pyarrow as pa
+
+    from fluentlog.store import Store
+    with Store.open(tmp_path / "s.duckdb") as store:
+        with store.transaction():
+            store.register("t", pa.table({"a": [1, 2]}))
+            store.register("t", pa.table({"a": [5]}))
+            assert store.scalar("SELECT sum(a) FROM t") == 5
+            store.unregister("t")
+            assert store.scalar("SELECT count(*) FROM t") == 0
+            store.register("t", pa.table({"a": ["x"]}))  # another schema: registered anew
+            assert store.scalar("SELECT a FROM t") == "x"
+        try:
+            with store.transaction():
+                store.register("u", pa.table({"b": [1]}))
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+        store.register("u", pa.table({"b": [7]}))  # its registration went with the rollback
+        assert store.scalar("SELECT b FROM u") == 7
