@@ -182,15 +182,26 @@ def query_section(t: Table, stores: dict[str, Path], audit: Path, repeat: int, s
     targets, entity = query_targets(stores["big"])
     big_times = {}
     for name, argv in targets.items():
-        times = {size: median([*FL, *argv, "--db", str(store), "--format", "json"], repeat)[0]
-                 for size, store in stores.items()}
+        runs = {size: median([*FL, *argv, "--db", str(store), "--format", "json"], repeat)
+                for size, store in stores.items()}
+        times = {size: r[0] for size, r in runs.items()}
+        sizes = {size: _items(r[2]) for size, r in runs.items()}
         big_times[name] = times["big"]
         limit = 2.0 if name.startswith("offboarding") else 0.40
-        t.add(f"{name} (large store)", f"{times['big']:.3f} s", f"<= {limit:.2f} s", times["big"] <= limit)
+        t.add(f"{name} (large store, {sizes['big']} items)", f"{times['big']:.3f} s", f"<= {limit:.2f} s",
+              times["big"] <= limit)
         if "small" in times and not name.startswith("offboarding"):
-            growth = times["big"] / times["small"] - 1
-            t.add("  small -> large store", f"{times['small']:.3f} -> {times['big']:.3f} s ({growth:+.0%})",
-                  "<= +15%", growth <= 0.15)
+            big_t, big_n = times["big"], sizes["big"]
+            if name != "who-changed" and sizes["big"] > sizes["small"]:
+                # The same person has ~5x the events in a 5x store: compare answers of equal size
+                # by asking the large store only for that person's most recent events.
+                since = _since_for(stores["big"], argv[-1], sizes["small"])
+                big_t, _, out = median([*FL, *argv, "--since", since, "--db", str(stores["big"]),
+                                        "--format", "json"], repeat)
+                big_n = _items(out)
+            growth = big_t / times["small"] - 1
+            t.add(f"  same query, {sizes['small']} items small store / {big_n} large",
+                  f"{times['small']:.3f} -> {big_t:.3f} s ({growth:+.0%})", "<= +15%", growth <= 0.15)
     grep_t = median(["grep", "-F", f'"id": "{entity}"', str(audit)], 1)[0]
     who = big_times["who-changed"]
     t.add(f"grep -F on {audit.name}", f"{grep_t:.2f} s")
@@ -201,6 +212,25 @@ def query_section(t: Table, stores: dict[str, Path], audit: Path, repeat: int, s
         t.add(f"jq on {audit.name}", f"{jq_t:.1f} s")
         t.add("  who-changed vs jq", f"{jq_t / who:.0f}x faster", ">= 100x", jq_t / who >= 100)
     return who
+
+
+def _since_for(store: Path, email: str, n: int) -> str:
+    """The time from which the person's newest n sign-ins run (for an answer of n events)."""
+    import duckdb
+    with duckdb.connect(str(store), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        when = con.execute("SELECT occurred_at FROM access_events WHERE user_email = $e "
+                           "ORDER BY occurred_at DESC LIMIT 1 OFFSET $n", {"e": email, "n": n - 1}).fetchone()[0]
+    return when.isoformat()
+
+
+def _items(output: str) -> int:
+    """How big an answer was: list items, or a document's events (the two stores' answers
+    differ in size when the same person has more events in the larger store)."""
+    answer = json.loads(output)
+    if isinstance(answer, list):
+        return len(answer)
+    return len(answer.get("events", answer)) if isinstance(answer, dict) else 0
 
 
 def startup_section(t: Table, store: Path, repeat: int, who_changed: float) -> None:
