@@ -315,3 +315,15 @@ def test_a_wrong_source_rejects_every_record_and_says_so(tmp_path: Path) -> None
     run = cli("ingest", str(SRC / "slack_audit.jsonl"), "--source", "github", "--db", str(tmp_path / "x.duckdb"),
               "--format", "table")
     assert run.code == 0 and "none of its records fit source github" in run.stderr
+
+
+def test_large_jsonl_with_a_broken_first_record_is_not_read_as_one_document(db: Path, tmp_path: Path,
+                                                                            monkeypatch) -> None:
+    from fluentlog.sources import read
+    monkeypatch.setattr(read, "MAX_DOCUMENT_BYTES", 10)  # any real file is "large" now
+    path = tmp_path / "big.jsonl"
+    good = {"id": "a1", "occurred_at": "2026-03-01T00:00:00Z", "action": "x.y",
+            "actor": {"email": "a@b.example"}, "entity": {"type": "t", "id": "1"}}
+    path.write_text('{"id": "a0", "occurred_at": \n' + json.dumps(good) + "\n")
+    f = load(db, path).files[0]
+    assert (f.status, f.source, f.inserted, f.rejected) == ("ingested", "fluent", 1, 1)

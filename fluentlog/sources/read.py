@@ -92,6 +92,8 @@ def _is_document(path: Path, fmt: str) -> bool:
         raise FileFault(gzip_message(exc)) from None
     if not first.lstrip(b"\xef\xbb\xbf \t").startswith(b"{") or loads(first)[1] is None:
         return False
+    if path.stat().st_size > MAX_DOCUMENT_BYTES:  # JSON Lines whose first record is broken
+        return False
     return loads(_read_all(path, fmt).removeprefix(b"\xef\xbb\xbf"))[1] is None
 
 
