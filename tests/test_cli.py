@@ -71,9 +71,9 @@ def test_ingest_json_report_shape(tmp_path: Path) -> None:
               "--db", str(db), "--format", "json")
     assert run.code == 0, run.stderr
     doc = json.loads(run.stdout)
-    assert set(doc) == {"files", "totals", "ledger_head"} and len(doc["ledger_head"]) == 64
+    assert set(doc) == {"files", "totals", "ledger_head", "skipped"} and len(doc["ledger_head"]) == 64
     first = doc["files"][0]
-    assert set(first) >= {"path", "sha256", "status", "records", "inserted", "duplicates", "conflicts",
+    assert set(first) >= {"path", "sha256", "status", "source", "records", "inserted", "duplicates", "conflicts",
                           "rejected", "rejected_by_reason", "error"}
     assert first["rejected_by_reason"] == {"malformed_json": 1}
     assert doc["totals"] == {"records": 8, "inserted": 4, "duplicates": 3, "conflicts": 0, "rejected": 1}

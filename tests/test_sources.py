@@ -327,3 +327,16 @@ def test_large_jsonl_with_a_broken_first_record_is_not_read_as_one_document(db: 
     path.write_text('{"id": "a0", "occurred_at": \n' + json.dumps(good) + "\n")
     f = load(db, path).files[0]
     assert (f.status, f.source, f.inserted, f.rejected) == ("ingested", "fluent", 1, 1)
+
+
+def test_folder_ingest_reads_yaml_exports_and_names_the_files_it_skips(tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "okta.yml").write_bytes((SRC / "okta_brute_force.yml").read_bytes())
+    (folder / "notes.txt").write_text("not a log\n")
+    (folder / "cloudtrail.log").write_bytes((SRC / "cloudtrail_lines.jsonl").read_bytes())
+    run = cli("ingest", str(folder), "--db", str(tmp_path / "x.duckdb"), "--format", "json")
+    doc = json.loads(run.stdout)
+    assert run.code == 0 and doc["totals"]["inserted"] == 10
+    assert [Path(p).name for p in doc["skipped"]] == ["cloudtrail.log", "notes.txt"]
+    assert "skipped 2 file(s)" in run.stderr and "cloudtrail.log" in run.stderr

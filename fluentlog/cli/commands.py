@@ -47,7 +47,8 @@ from fluentlog.render import Format, default_format
 @app.command()
 def ingest(
     paths: Annotated[list[str], typer.Argument(
-        help="Files, directories or globs (.jsonl, .ndjson, .json, .parquet, optionally .gz).", show_default=False)],
+        help="Files, directories or globs. In directories: .jsonl, .ndjson, .json, .parquet, .yml, "
+             ".yaml (optionally .gz); other files there are listed as skipped.", show_default=False)],
     kind: Annotated[str | None, typer.Option(
         "--kind", help="Treat every record as `audit` or `access` instead of telling them apart by shape.",
         show_default=False)] = None,
@@ -64,6 +65,7 @@ def ingest(
     and Slack are recognised by their fields; other formats can be described in the config.
 
     Example: fluentlog ingest exports/ --db audit.duckdb
+
     Example: fluentlog ingest okta-system-log.json --source okta
     """
     if kind is not None and kind not in ("audit", "access"):
@@ -75,7 +77,8 @@ def ingest(
     cfg = _settings(config_path)
     with _guard("ingest", cfg, db, paths=paths, kind=kind, strict=strict, source=source) as session:
         chosen = sources.get(source, cfg.sources) if source is not None else None
-        files = expand(paths)  # a bad path fails before any database is created
+        skipped: list = []
+        files = expand(paths, skipped)  # a bad path fails before any database is created
         options = IngestOptions(operator=config.current_operator(), kind=kind, strict=strict,
                                 source_timezone=cfg.source_timezone, source=chosen,
                                 sources=sources.available(cfg.sources))
@@ -83,6 +86,7 @@ def ingest(
                         purpose="ingest", readable=files) as store, \
                 _progress() as progress:
             report = run_ingest(store, files, options, progress)
+        report.skipped = [str(p) for p in skipped]
         if cfg.anchor_file is not None and report.ledger_head:
             from fluentlog import ledger
             ledger.anchor(cfg.anchor_file, report.ledger_head)

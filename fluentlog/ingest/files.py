@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from fluentlog.errors import InputError
 
-LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".jsonl.gz", ".ndjson.gz", ".json.gz")
+LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".jsonl.gz", ".ndjson.gz", ".json.gz", ".yml", ".yaml")
 CHUNK_BYTES = 128 << 20
 BATCH_ROWS = 8192
 MAX_LINE_BYTES = 16 << 20  # a longer line is rejected as line_too_large
@@ -55,20 +55,21 @@ class Chunk:
     truncated_line: int | None = None  # the file's last line, when no newline ended it
 
 
-def expand(paths: list[str]) -> list[Path]:
-    """Files, directories (recursive, known suffixes only) and globs, in a stable order."""
+def expand(paths: list[str], skipped: list[Path] | None = None) -> list[Path]:
+    """Files, directories (recursive, known suffixes only) and globs, in a stable order.
+    Files inside the directories that lack a known suffix are appended to `skipped`."""
     found: list[Path] = []
     for given in paths:
         matches = sorted(glob.glob(given, recursive=True)) if glob.has_magic(given) else [given]
         if not matches:
             raise InputError(f"no file matches {given!r}")
         for match in matches:
-            found.extend(_expand_one(Path(match)))
+            found.extend(_expand_one(Path(match), skipped if skipped is not None else []))
     unique = list(dict.fromkeys(p.resolve() for p in found))
     return unique
 
 
-def _expand_one(path: Path) -> list[Path]:
+def _expand_one(path: Path, skipped: list[Path]) -> list[Path]:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
@@ -76,7 +77,9 @@ def _expand_one(path: Path) -> list[Path]:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     if stat.S_ISDIR(mode):
-        files = sorted(p for p in path.rglob("*") if p.is_file() and has_log_suffix(p))
+        everything = sorted(p for p in path.rglob("*") if p.is_file())
+        files = [p for p in everything if has_log_suffix(p)]
+        skipped.extend(p for p in everything if not has_log_suffix(p))
         if not files:
             raise InputError(f"{path}: directory holds no log files",
                              hint=f"fluentlog reads {', '.join(LOG_SUFFIXES)}")

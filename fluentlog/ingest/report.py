@@ -57,6 +57,7 @@ class FileReport:
 @dataclass
 class LoadReport:
     files: list[FileReport] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # files in the given folders not read (suffix)
 
     @property
     def failed(self) -> bool:
@@ -72,7 +73,7 @@ class LoadReport:
 
     def document(self) -> dict[str, Any]:
         return {"files": [f.document() for f in self.files], "totals": self.totals(),
-                "ledger_head": self.ledger_head}
+                "ledger_head": self.ledger_head, "skipped": self.skipped}
 
 
 def report_view(report: LoadReport) -> View:
@@ -94,6 +95,12 @@ def report_view(report: LoadReport) -> View:
             "file": [r[0] for r in reasons], "reason": [r[1] for r in reasons],
             "rejected": pa.array([r[2] for r in reasons], pa.int64())}), title="Rejected records by reason"))
     failures = [f"{f.path}: failed: {f.error}" for f in rows if f.error]
+    if report.skipped:
+        more = len(report.skipped) - 5
+        shown = ", ".join(report.skipped[:5]) + (f" and {more} more" if more > 0 else "")
+        failures.append(f"skipped {len(report.skipped)} file(s) in the folders given, not named like exports "
+                        f"(.jsonl, .json, .parquet, .yml, optionally .gz): {shown}; name a file on the command "
+                        "line to ingest it")
     return View(report.document(), sections, _notes(report), warnings=failures)
 
 
