@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -191,16 +191,22 @@ def _value(raw: Any, where: str) -> Value:
     return Value(paths=(compile_path(raw, where),))
 
 
-def _entities(raw: Any, where: str) -> tuple[Entity, ...]:
+def _tables(raw: Any, where: str, name: str, keys: tuple[str, ...]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The tables of `name = {...}` or `name = [{...}, ...]`, each with its place for messages."""
     items = [raw] if isinstance(raw, dict) else raw
     if not isinstance(items, list):
-        raise ConfigError(f"{where} entity must be a table or a list of tables with type, id (and email)")
-    result = []
+        raise ConfigError(f"{where} {name} must be a table or a list of tables")
     for i, item in enumerate(items):
-        here = f"{where} entity[{i}]"
+        here = f"{where} {name}[{i}]"
         if not isinstance(item, dict):
-            raise ConfigError(f"{here} must be a table with type, id (and email)")
-        _refuse_unknown(item, ENTITY_KEYS, here)
+            raise ConfigError(f"{here} must be a table with {', '.join(keys)}")
+        _refuse_unknown(item, keys, here)
+        yield here, item
+
+
+def _entities(raw: Any, where: str) -> tuple[Entity, ...]:
+    result = []
+    for here, item in _tables(raw, where, "entity", ENTITY_KEYS):
         for needed in ("type", "id"):
             if needed not in item:
                 raise ConfigError(f"{here} has no `{needed}`")
@@ -210,15 +216,8 @@ def _entities(raw: Any, where: str) -> tuple[Entity, ...]:
 
 
 def _outcomes(raw: Any, where: str) -> tuple[OutcomeRule, ...]:
-    items = [raw] if isinstance(raw, dict) else raw
-    if not isinstance(items, list):
-        raise ConfigError(f"{where} outcome must be a table or a list of tables")
     rules = []
-    for i, item in enumerate(items):
-        here = f"{where} outcome[{i}]"
-        if not isinstance(item, dict):
-            raise ConfigError(f"{here} must be a table")
-        _refuse_unknown(item, OUTCOME_KEYS, here)
+    for here, item in _tables(raw, where, "outcome", OUTCOME_KEYS):
         kinds = [k for k in ("path", "code", "error") if k in item]
         if len(kinds) != 1:
             raise ConfigError(f"{here} needs exactly one of path, code or error",
