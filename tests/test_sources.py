@@ -340,3 +340,19 @@ def test_folder_ingest_reads_yaml_exports_and_names_the_files_it_skips(tmp_path:
     assert run.code == 0 and doc["totals"]["inserted"] == 10
     assert [Path(p).name for p in doc["skipped"]] == ["cloudtrail.log", "notes.txt"]
     assert "skipped 2 file(s)" in run.stderr and "cloudtrail.log" in run.stderr
+
+
+def test_offboarding_catches_a_return_through_another_source(tmp_path: Path) -> None:
+    db = tmp_path / "x.duckdb"
+    removal = tmp_path / "fluent.jsonl"
+    removal.write_text(json.dumps({
+        "id": "aud_rm", "occurred_at": "2026-03-01T12:00:00Z", "action": "user.removed",
+        "actor": {"email": "owner@clinic.example", "role": "owner"},
+        "entity": {"type": "user", "id": "usr_rita", "email": "rita.gomez@clinic.example"},
+        "changes": {"status": {"from": "active", "to": "removed"}}}) + "\n")
+    assert cli("ingest", str(removal), str(SRC / "okta_brute_force.yml"), "--db", str(db)).code == 0
+    run = cli("offboarding", "--email", "rita.gomez@clinic.example", "--db", str(db), "--format", "json",
+              "--exit-code")
+    doc = json.loads(run.stdout)
+    assert run.code == 1 and {a["source"] for a in doc["activity_after"]} == {"okta"}
+    assert ("signin_after_removal", "high") in {(f["kind"], f["severity"]) for f in doc["findings"]}

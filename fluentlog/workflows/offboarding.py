@@ -18,7 +18,7 @@ from fluentlog.redact import Redactor
 from fluentlog.store import Store
 from fluentlog.timeparse import TimeRange
 from fluentlog.view import Section, View
-from fluentlog.workflows.common import changes_of
+from fluentlog.workflows.common import changes_of, mixed_sources
 
 USER_IDS = """
 SELECT DISTINCT entity_id FROM audit_events WHERE entity_type = 'user' AND lower(entity_email) = lower($email)
@@ -33,12 +33,12 @@ WHERE action IN ('user.removed', 'user.role_changed') AND entity_type = 'user'
 ORDER BY occurred_at, event_id
 """
 SIGNINS_AFTER = """
-SELECT event_id, occurred_at, event, outcome, ip, country, city, device_id FROM access_events
+SELECT event_id, occurred_at, event, outcome, ip, country, city, device_id, source FROM access_events
 WHERE occurred_at > $after AND (lower(user_email) = lower($email) OR list_contains($ids, user_id))
 ORDER BY occurred_at, event_id
 """
 ACTIONS_AFTER = """
-SELECT event_id, occurred_at, action, entity_type, entity_id, ip FROM audit_events
+SELECT event_id, occurred_at, action, entity_type, entity_id, ip, source FROM audit_events
 WHERE occurred_at > $after AND (lower(actor_email) = lower($email) OR list_contains($ids, actor_id))
 ORDER BY occurred_at, event_id
 """
@@ -254,13 +254,15 @@ def _details(r: dict[str, Any]) -> list[Section]:
             "detail": [f["detail"] for f in r["findings"]]}), title=f"Findings for {who}"))
     if r["activity_after"]:
         a = r["activity_after"]
-        sections.append(Section(pa.table({
+        table = pa.table({
             "time": pa.array([i["occurred_at"] for i in a], pa.timestamp("us", "UTC")),
             "stream": [i["stream"] for i in a],
             "what": [i.get("event") or i.get("action") for i in a],
             "outcome": pa.array([i.get("outcome") for i in a], pa.string()),
-            "ip": pa.array([i.get("ip") for i in a], pa.string())}),
-            title=f"{who}: activity after the removal", row_styles=["red"] * len(a)))
+            "ip": pa.array([i.get("ip") for i in a], pa.string())})
+        if mixed_sources(a):  # e.g. the person came back through Okta after removal from Fluent
+            table = table.append_column("source", pa.array([i.get("source") for i in a], pa.string()))
+        sections.append(Section(table, title=f"{who}: activity after the removal", row_styles=["red"] * len(a)))
     if r["window_changes"]:
         w = r["window_changes"]
         sections.append(Section(pa.table({
