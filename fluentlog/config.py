@@ -175,7 +175,7 @@ def _zone(data: Mapping[str, Any], key: str, path: Path) -> str:
     name = _string(data, key, path)
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ConfigError(f"{path}: `{key}` = {name!r} is not a known time zone",
                           hint='use an IANA name such as "UTC" or "America/New_York"') from None
     return name

@@ -173,6 +173,7 @@ def test_user_source_from_config_with_zoneless_times(tmp_path: Path) -> None:
     ('[sources.x]\ntime = "t"\nid = "i"\naction = "a"\ntime_format = "unix"\n', "time_format = 'unix'"),
     ('[sources.x]\ntime = "t"\nid = "i"\naction = "a"\noutcome = {path = "r"}\n', "needs success and/or failure"),
     ('[sources.x]\ntime = "t"\nid = "i"\naction = "a"\ntime_zone = "Mars/Base"\n', "not a known time zone"),
+    ('[sources.x]\ntime = "t"\nid = "i"\naction = "a"\ntime_zone = "Europe"\n', "not a known time zone"),
 ])
 def test_mapping_mistakes_name_source_key_and_path(tmp_path: Path, body: str, message: str) -> None:
     config = owner_config(tmp_path, body)
@@ -356,3 +357,58 @@ def test_offboarding_catches_a_return_through_another_source(tmp_path: Path) -> 
     doc = json.loads(run.stdout)
     assert run.code == 1 and {a["source"] for a in doc["activity_after"]} == {"okta"}
     assert ("signin_after_removal", "high") in {(f["kind"], f["severity"]) for f in doc["findings"]}
+
+
+OKTA_EVENT = {"uuid": "u1", "published": "2026-03-01T00:00:00Z", "eventType": "user.session.start",
+              "actor": {"id": "a", "alternateId": "x@y.example"}, "outcome": {"result": "SUCCESS"}}
+
+
+def test_a_wrapper_line_after_plain_records_is_one_rejected_record(db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "okta.jsonl"
+    lines = [json.dumps({**OKTA_EVENT, "uuid": "m4"}),
+             json.dumps({"Logs": [{**OKTA_EVENT, "uuid": "m5"}, {**OKTA_EVENT, "uuid": "m6"}]}),
+             json.dumps({**OKTA_EVENT, "uuid": "m7"})]
+    path.write_text("\n".join(lines) + "\n")
+    f = load(db, path, source=sources.presets()["okta"]).files[0]
+    assert (f.records, f.inserted, f.rejected) == (3, 2, 1)
+    for event_id, raw, line_no in rows(db, "SELECT event_id, raw, line_no FROM access_events"):
+        assert json.loads(raw)["uuid"] == event_id.removeprefix("okta:") and line_no in (1, 3)
+
+
+def test_record_fields_named_like_wrappers_are_fields(db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "gh.jsonl"
+    base = {"action": "hook.create", "actor": "octo", "actor_id": 7, "created_at": 1772900000000, "user": "octo"}
+    path.write_text(json.dumps({**base, "_document_id": "g1", "events": ["push", "pull_request"]}) + "\n"
+                    + json.dumps({**base, "_document_id": "g2", "data": []}) + "\n")
+    f = load(db, path).files[0]
+    assert (f.source, f.inserted, f.rejected) == ("github", 2, 0)
+
+
+def test_google_records_with_an_events_list_are_detected(db: Path, tmp_path: Path) -> None:
+    record = json.loads((SRC / "google_login.jsonl").read_text().splitlines()[0])
+    record["events"] = [record["events"]]
+    path = tmp_path / "g.jsonl"
+    path.write_text(json.dumps(record) + "\n" + json.dumps({**record, "etag": "2"}) + "\n")
+    f = load(db, path).files[0]
+    assert (f.source, f.inserted) == ("google_workspace", 2)
+
+
+def test_odd_values_are_rejected_or_loaded_never_a_traceback(db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "okta.jsonl"
+    lines = ["\ufeff" + json.dumps({**OKTA_EVENT, "uuid": "bom"}),
+             json.dumps({**OKTA_EVENT, "uuid": "y1", "published": "0001-01-01T00:00:00+01:00"}),
+             json.dumps({**OKTA_EVENT, "uuid": "y9", "published": "9999-12-31T23:59:59-01:00"}),
+             '{"uuid": "big", "published": 1' + "0" * 400 + ', "eventType": "user.session.start"}']
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    f = load(db, path, source=sources.presets()["okta"]).files[0]
+    assert (f.status, f.inserted, dict(f.rejected_by_reason)) == ("ingested", 1, {"bad_timestamp": 3})
+
+
+def test_yaml_native_times_dates_and_keys(db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "okta.yml"
+    path.write_text("Logs:\n"
+                    "  - uuid: 2024-01-01\n    published: 2026-03-01T10:00:00Z\n    eventType: user.session.start\n"
+                    "    actor: {id: a, alternateId: x@y.example}\n    outcome: {result: SUCCESS}\n    1: one\n")
+    f = load(db, path, source=sources.presets()["okta"]).files[0]
+    assert (f.status, f.inserted, f.rejected) == ("ingested", 1, 0), f.error
+    assert rows(db, "SELECT event_id FROM access_events") == [("okta:2024-01-01",)]

@@ -201,7 +201,7 @@ def _zone(tz: str | None, cfg: Config) -> str:
     zone = tz or cfg.timezone
     try:
         ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise UsageError(f"--tz: {zone!r} is not a known time zone", hint="e.g. UTC or America/New_York") from None
     return zone
 

@@ -183,7 +183,7 @@ class _FileLoader:
         if fmt.startswith("parquet"):
             _verify_parquet_pages(path)
         batch: list[read.Record] = []
-        for record in read.records(path, fmt, self.source.records or read.WRAPPERS):
+        for record in read.records(path, fmt, self.source.records):
             batch.append(record)
             if len(batch) >= FOREIGN_BATCH:
                 self._load_foreign_batch(batch)

@@ -31,7 +31,7 @@ def candidates(sample: list[Any], sources: Mapping[str, Source]) -> list[str]:
 def choose(path: Path, fmt: str, sources: Mapping[str, Source]) -> Source:
     """The one source whose shape the file's first records have. A file with no readable
     record at all is left to the native path, which rejects each record with its reason."""
-    wrappers = tuple(dict.fromkeys(w for s in sources.values() for w in s.records)) + read.WRAPPERS
+    wrappers = tuple(dict.fromkeys(w for s in sources.values() for w in s.records))
     sample = read.sample(path, fmt, wrappers)
     found = candidates(sample, sources)
     if len(found) == 1 or (found and found[0] == DEFAULT):

@@ -262,7 +262,7 @@ def _zone(raw: Any, where: str) -> str | None:
         return None
     try:
         ZoneInfo(str(raw))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ConfigError(f"{where} = {raw!r} is not a known time zone",
                           hint='use an IANA name such as "UTC" or "Europe/Berlin"') from None
     return str(raw)

@@ -22,7 +22,6 @@ from fluentlog.ingest.strict import parse_strict
 
 MAX_DOCUMENT_BYTES = 1 << 30  # a whole-file document is parsed in memory: beyond this, ask for JSON Lines
 MAX_LINE_BYTES = 64 << 20
-WRAPPERS = ("Records", "records", "value", "Logs", "logs", "entries", "items", "events", "data")
 
 
 @dataclass
@@ -48,9 +47,10 @@ def loads(text: bytes) -> tuple[Any, str | None]:
     return parse_strict(decoded)
 
 
-def records(path: Path, fmt: str, wrappers: tuple[str, ...] = WRAPPERS) -> Iterator[Record]:
+def records(path: Path, fmt: str, wrappers: tuple[str, ...]) -> Iterator[Record]:
     """Every record of the file, in order. `fmt` is what files.sniff said (jsonl, json-array,
-    yaml or parquet, with +gzip)."""
+    yaml or parquet, with +gzip); `wrappers` are the keys under which the source's own
+    wrapper objects hold their records (its `records`), never an ordinary field's name."""
     if fmt.startswith("parquet"):
         yield from _parquet(path)
     elif fmt.startswith("yaml"):
@@ -112,9 +112,22 @@ def _yaml(path: Path) -> Any:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         with path.open("rb") as fh:
-            return yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader
+            return _json_safe(yaml.load(fh, Loader=loader))  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise FileFault(f"not readable YAML: {str(exc).splitlines()[0]}") from None
+
+
+def _json_safe(value: Any) -> Any:
+    """YAML's own types as JSON would have them: times and dates as ISO text, keys as text."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
 
 
 def unwrap(value: Any, wrappers: tuple[str, ...]) -> list[Any] | None:
@@ -136,31 +149,36 @@ def _document(value: Any, wrappers: tuple[str, ...]) -> Iterator[Record]:
 
 
 def _lines(path: Path, fmt: str, wrappers: tuple[str, ...]) -> Iterator[Record]:
-    """JSON Lines. Line numbers are the file's, unless a line is a wrapper of several
-    records: then every record of the file is numbered in order instead."""
-    offset, counted, numbering_by_record = 0, 0, False
+    """JSON Lines, numbered by line. A file whose first record is a wrapper (CloudTrail's
+    {"Records": [...]} files, one per line) is read as wrappers throughout and its records
+    are numbered in order instead; a later line of the other kind is then one record that
+    its mapping rejects, so numbers never collide and nothing is dropped."""
+    offset, counted, by_wrapper = 0, 0, None
     try:
         with _open(path, fmt) as fh:
             for line_no, line in enumerate(fh, start=1):
                 start, offset = offset, offset + len(line)
                 body = line.rstrip(b"\r\n")
+                if start == 0:
+                    body = body.removeprefix(b"\xef\xbb\xbf")
                 if not body.strip():
                     continue
                 if len(body) > MAX_LINE_BYTES:
                     counted += 1
-                    yield Record(counted if numbering_by_record else line_no, start, body[:4096],
+                    yield Record(counted if by_wrapper else line_no, start, body[:4096],
                                  error="line_too_large", length=len(body))
                     continue
                 value, error = loads(body)
                 inner = unwrap(value, wrappers) if error is None else None
-                if inner is not None:
-                    numbering_by_record = numbering_by_record or counted == 0
+                if by_wrapper is None:
+                    by_wrapper = inner is not None
+                if by_wrapper and inner is not None:
                     for item in inner:
                         counted += 1
                         yield Record(counted, start, json.dumps(item, ensure_ascii=False).encode(), item)
                     continue
                 counted += 1
-                yield Record(counted if numbering_by_record else line_no, start, body, value, error)
+                yield Record(counted if by_wrapper else line_no, start, body, value, error)
     except (OSError, EOFError, zlib.error) as exc:
         raise FileFault(gzip_message(exc)) from None
 

@@ -88,7 +88,8 @@ def translate(source: Source, record: Any, default_zone: str) -> dict[str, Any]:
         raise Rejected("bad_timestamp")
     event_id = f"{source.name}:{_required(source, 'id', record)}"
     if not source.id_unique:
-        event_id += ":" + hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+        canonical = json.dumps(record, sort_keys=True, default=str)
+        event_id += ":" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
     stream = classify(source, record, action)
     if stream is None:
         return _audit(source, record, event_id, when, action)
@@ -127,7 +128,7 @@ def outcome(source: Source, record: dict[str, Any]) -> str:
             code = _text(found).strip()
             if code in rule.interrupted:
                 return "interrupted"
-            return "success" if float(code) == 0 else "failure"
+            return "success" if not code.strip("-0.") else "failure"  # 0, -0, 0.0: success
         elif rule.error is not None:
             return "success" if pick(rule.error, record) is MISSING else "failure"
     return "unknown"
@@ -140,17 +141,20 @@ def to_iso(value: Any, time_format: str, zone: str) -> str | None:
     if isinstance(value, (int, float)) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
         if time_format == "iso":
             return None
-        return _from_epoch(float(value), time_format)
+        try:
+            return _from_epoch(float(value), time_format)
+        except OverflowError:  # a number too large for any time
+            return None
     if not isinstance(value, str) or time_format not in ("auto", "iso"):
         return None
     text = _LONG_FRACTION.sub(r"\1", value.strip()).replace("z", "Z")
     try:
         when = datetime.fromisoformat(text)
-    except ValueError:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=ZoneInfo(zone))
+        return when.astimezone(UTC).isoformat()
+    except (ValueError, OverflowError):  # not a time, or one beyond year 1..9999 in UTC
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=ZoneInfo(zone))
-    return when.astimezone(UTC).isoformat()
 
 
 def _from_epoch(number: float, time_format: str) -> str | None:
@@ -254,4 +258,4 @@ def _text(value: Any) -> str:
         return str(value)
     if value is None:
         return ""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
