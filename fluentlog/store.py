@@ -164,7 +164,11 @@ class Store:
             except duckdb.Error:
                 pass
             raise
-        self.execute("COMMIT")
+        try:
+            self.execute("COMMIT")
+        except BaseException:
+            self._scans.clear()  # a failed commit rolls back too
+            raise
 
 
 def quote_literal(text: str) -> str:

@@ -152,3 +152,22 @@ def test_registered_tables_are_swapped_and_survive_rollback(tmp_path: Path) -> N
             pass
         store.register("u", pa.table({"b": [7]}))  # its registration went with the rollback
         assert store.scalar("SELECT b FROM u") == 7
+
+
+def test_a_failed_commit_forgets_registrations_made_in_it(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from fluentlog.errors import FluentlogError
+    from fluentlog.store import Store
+    with Store.open(tmp_path / "s.duckdb") as store:
+        store.execute("CREATE TABLE k (id INTEGER PRIMARY KEY)")
+        other = store._con.cursor()
+        try:
+            with store.transaction():
+                store.register("d", pa.table({"a": [1]}))
+                store.execute("INSERT INTO k VALUES (1)")
+                other.execute("INSERT INTO k VALUES (1)")  # commits first: ours then fails at COMMIT
+        except FluentlogError:
+            pass
+        store.register("d", pa.table({"a": [3]}))
+        assert store.scalar("SELECT a FROM d") == 3

@@ -57,11 +57,12 @@ SELECT w.n, count(*) AS total,
               $cap) AS nearest
 FROM audit_events e JOIN windows w ON e.occurred_at BETWEEN w.lo AND w.hi
 WHERE NOT list_contains(w.own, e.event_id)
-  AND NOT (lower(coalesce(e.actor_email, '')) = w.email OR list_contains(w.ids, e.actor_id))
+  AND NOT (lower(coalesce(e.actor_email, '')) = lower(w.email) OR list_contains(w.ids, e.actor_id))
   AND (e.action GLOB 'rate_rule.*' OR e.action GLOB 'template.*' OR e.action GLOB 'user.*'
        OR e.action GLOB 'compliance_document.*'
-       OR (e.entity_type = 'user' AND (lower(e.entity_email) = w.email OR list_contains(w.ids, e.entity_id)))
-       OR (e.related IS NOT NULL AND contains(e.related, '"user"') AND list_has_any({_USER_RELATED}, w.ids)))
+       OR (e.entity_type = 'user' AND (lower(e.entity_email) = lower(w.email) OR list_contains(w.ids, e.entity_id)))
+       OR (e.related IS NOT NULL AND (contains(e.related, '"user"') OR contains(e.related, '\\u'))
+           AND list_has_any({_USER_RELATED}, w.ids)))
 GROUP BY w.n
 """
 IN_RANGE = """
@@ -120,7 +121,7 @@ def _report(store: Store, email: str | None, ids: list[str], user_changes: list[
         activity = _activity_after(store, key, removed_at)
         findings += _after_findings(activity, removed_at)
     reference = removed_at or (changes[-1]["occurred_at"] if changes else None)
-    window = {"email": key["email"].lower(), "ids": key["ids"], "own": [c["event_id"] for c in changes],
+    window = {"email": key["email"], "ids": key["ids"], "own": [c["event_id"] for c in changes],
               "reference": reference} if reference is not None else None
     return {"email": email or None, "user_ids": key["ids"], "removal": _removal(removal),
             "role_changes": role_changes, "findings": findings, "activity_after": activity,
