@@ -141,6 +141,15 @@ class Store:
         slot = self._scans[name] = _ArrowSlot(table)
         self._run(lambda: self._con.register(name, slot))
 
+    @contextmanager
+    def scanning(self, name: str, table: pa.Table) -> Iterator[None]:
+        """`table` readable as `name` for the statements of the block."""
+        self.register(name, table)
+        try:
+            yield
+        finally:
+            self.unregister(name)
+
     def unregister(self, name: str) -> None:
         slot = self._scans.get(name)
         if slot is not None:

@@ -193,47 +193,42 @@ class _FileLoader:
         return digest
 
     def _load_foreign_batch(self, records: list[read.Record]) -> None:
-        mapped: dict[str, list] = {"line_no": [], "byte_offset": [], "raw": []}
-        failed: dict[str, list] = {"line_no": [], "byte_offset": [], "reason": [], "raw": [], "length": []}
+        mapped: list[tuple[int, int | None, str]] = []
+        failed: list[tuple[int, int | None, str, bytes, int]] = []
         for r in records:
             reason = r.error
             if reason is None:
                 try:
-                    v1 = translate(self.source, r.value, self.options.source_timezone)
+                    mapped.append((r.line_no, r.byte_offset, json.dumps(
+                        translate(self.source, r.value, self.options.source_timezone), ensure_ascii=False)))
+                    continue
                 except Rejected as exc:
                     reason = exc.args[0]
-            if reason is None:
-                for key, value in zip(mapped, (r.line_no, r.byte_offset, json.dumps(v1, ensure_ascii=False)),
-                                      strict=True):
-                    mapped[key].append(value)
-            else:
-                for key, value in zip(failed, (r.line_no, r.byte_offset, reason, r.text, r.length), strict=True):
-                    failed[key].append(value)
-        if mapped["raw"]:
-            self._load_chunk(Chunk(pa.table({"line_no": pa.array(mapped["line_no"], pa.int64()),
-                                             "byte_offset": pa.array(mapped["byte_offset"], pa.int64()),
-                                             "raw": pa.array(mapped["raw"], pa.string())}), True, []))
+            failed.append((r.line_no, r.byte_offset, reason, r.text, r.length or 0))
+        if mapped:
+            line_no, byte_offset, raw = zip(*mapped, strict=True)
+            self._load_chunk(Chunk(pa.table({"line_no": pa.array(line_no, pa.int64()),
+                                             "byte_offset": pa.array(byte_offset, pa.int64()),
+                                             "raw": pa.array(raw, pa.string())}), True, []))
             originals = pa.table({"line_no": pa.array([r.line_no for r in records], pa.int64()),
                                   "original": pa.array([r.text for r in records], pa.binary())})
-            self.store.register("originals", originals)
-            try:
+            with self.store.scanning("originals", originals):
                 for statement in sql.KEEP_ORIGINALS:
                     self.store.execute(statement, {"file_id": self.file_id})
-            finally:
-                self.store.unregister("originals")
-        if failed["reason"]:
-            table = pa.table({"line_no": pa.array(failed["line_no"], pa.int64()),
-                              "byte_offset": pa.array(failed["byte_offset"], pa.int64()),
-                              "reason": pa.array(failed["reason"], pa.string()),
-                              "raw": pa.array(failed["raw"], pa.binary()),
-                              "length": pa.array(failed["length"], pa.int64())})
-            self.store.register("unmapped", table)
-            try:
-                self.store.execute(sql.INSERT_UNMAPPED, {"file_id": self.file_id})
-            finally:
-                self.store.unregister("unmapped")
-            self.report.records += len(failed["reason"])
-            self.report.rejected_by_reason.update(failed["reason"])
+        self._reject_read(failed)
+
+    def _reject_read(self, rejected: list[tuple[int, int | None, str, bytes, int]]) -> None:
+        """Store records rejected before the SQL saw them: (line_no, byte_offset, reason, raw, length)."""
+        if not rejected:
+            return
+        line_no, byte_offset, reason, raw, length = zip(*rejected, strict=True)
+        table = pa.table({"line_no": pa.array(line_no, pa.int64()), "byte_offset": pa.array(byte_offset, pa.int64()),
+                          "reason": pa.array(reason, pa.string()), "raw": pa.array(raw, pa.binary()),
+                          "length": pa.array(length, pa.int64())})
+        with self.store.scanning("read_rejects", table):
+            self.store.execute(sql.INSERT_READ_REJECTS, {"file_id": self.file_id})
+        self.report.records += len(rejected)
+        self.report.rejected_by_reason.update(reason)
 
     def _materialise(self, chunk_sql: str, params: dict[str, str]) -> None:
         try:
@@ -245,26 +240,9 @@ class _FileLoader:
         self.store.execute("DROP TABLE materialised")
 
     def _load_chunk(self, chunk: Chunk) -> None:
-        self.store.register("chunk", chunk.table)
-        try:
+        with self.store.scanning("chunk", chunk.table):
             self._process(sql.LINES_FROM_TEXT if chunk.raw_is_text else sql.LINES_FROM_BLOB, chunk.truncated_line)
-        finally:
-            self.store.unregister("chunk")
-        if chunk.huge:
-            self._reject_huge(chunk)
-
-    def _reject_huge(self, chunk: Chunk) -> None:
-        huge = pa.table({
-            "line_no": [h.line_no for h in chunk.huge], "byte_offset": [h.byte_offset for h in chunk.huge],
-            "raw": pa.array([h.head for h in chunk.huge], pa.binary()), "length": [h.length for h in chunk.huge],
-        })
-        self.store.register("huge", huge)
-        try:
-            self.store.execute(sql.INSERT_HUGE, {"file_id": self.file_id})
-        finally:
-            self.store.unregister("huge")
-        self.report.records += len(chunk.huge)
-        self.report.rejected_by_reason["line_too_large"] += len(chunk.huge)
+        self._reject_read([(h.line_no, h.byte_offset, "line_too_large", h.head, h.length) for h in chunk.huge])
 
     def _process(self, lines_sql: str, truncated_line: int | None) -> None:
         """Fast path for the chunk's clean records of the main kind, slow path for the rest."""
@@ -316,11 +294,8 @@ class _FileLoader:
             return
         table = pa.table({"line_no": pa.array([v[0] for v in verdicts], pa.int64()),
                           "reason": [v[1] for v in verdicts]})
-        self.store.register("verdicts", table)
-        try:
+        with self.store.scanning("verdicts", table):
             self.store.execute(sql.APPLY_VERDICTS)
-        finally:
-            self.store.unregister("verdicts")
 
     def reconcile(self) -> None:
         """Take this file's duplicates and conflicts back out of the events tables."""

@@ -192,11 +192,9 @@ INSERT_FILE = """
 INSERT INTO files VALUES ($file_id, $path, $size, $sha, $format, $kind, $records, $blank, $inserted,
   $duplicates, $conflicts, $rejected, $by_reason, $new_fields, now(), $operator, $source)
 """
-INSERT_HUGE = """
-INSERT INTO rejects SELECT $file_id, line_no, byte_offset, 'line_too_large', raw, length FROM huge
-"""
-INSERT_UNMAPPED = """
-INSERT INTO rejects SELECT $file_id, line_no, byte_offset, reason, raw, length FROM unmapped
+# Records rejected before the SQL sees them (too large, or not mappable from their source).
+INSERT_READ_REJECTS = """
+INSERT INTO rejects SELECT $file_id, line_no, byte_offset, reason, raw, length FROM read_rejects
 """
 # A foreign record's event (or reject) keeps the record as the export had it.
 KEEP_ORIGINALS = tuple(f"""

@@ -191,9 +191,8 @@ def _parquet(path: Path) -> Iterator[Record]:
         for batch in pq.ParquetFile(path, page_checksum_verification=True).iter_batches(batch_size=8192):
             for row in batch.to_pylist():
                 number += 1
-                item = {k: v for k, v in row.items() if v is not None}
-                yield Record(number, None, json.dumps(item, ensure_ascii=False, default=str).encode(),
-                             json.loads(json.dumps(item, default=str)))
+                text = json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False, default=str)
+                yield Record(number, None, text.encode(), json.loads(text))
     except (OSError, pa.ArrowException) as exc:
         raise FileFault(f"damaged or unreadable Parquet file: {str(exc).splitlines()[0]}") from None
 

@@ -143,11 +143,8 @@ def _add_windows(store: Store, reports: list[dict[str, Any]], params: Params) ->
         "hi": pa.array([w["reference"] + params.window for _, w in wanted], times),
         "reference": pa.array([w["reference"] for _, w in wanted], times),
     })
-    store.register("windows", windows)
-    try:
+    with store.scanning("windows", windows):
         found = store.query(WINDOW_CHANGES, {"cap": WINDOW_CAP}).to_pylist()
-    finally:
-        store.unregister("windows")
     for row in found:
         report = reports[row["n"]]
         report["window_changes_total"] = row["total"]

@@ -20,6 +20,7 @@ from fluentlog.store import Store
 from fluentlog.timeparse import TimeRange
 from fluentlog.view import Section, View
 from fluentlog.workflows import findings as fd
+from fluentlog.workflows.common import mixed_sources
 
 _COLUMNS = """event_id, occurred_at, user_email AS email, user_id, event, outcome, method, reason, ip,
        country, city, lat, lon, device_id, user_agent, user_name AS login, source"""
@@ -138,7 +139,7 @@ def _events_table(events: list[dict[str, Any]], with_offset: bool, full: bool = 
     keys = EVENT_KEYS[2:] if full else ("email", "event", "outcome", "reason", "ip", "country", "city", "device_id")
     if not full and any(e["email"] is None and e["login"] for e in events):
         keys = ("login", *keys[1:])
-    if not full and len({e["source"] for e in events}) > 1:
+    if not full and mixed_sources(events):
         keys = (*keys, "source")
     for key in keys:
         columns[key] = pa.array([e[key] for e in events], pa.string())
