@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fluentlog.access import BUILT_IN, MASKABLE, RIGHTS, Role
 from fluentlog.errors import ConfigError
 from fluentlog.sources import mapping as source_mapping
+from fluentlog.sources import presets
 
 CONFIG_ENV = "FLUENTLOG_CONFIG"
 DB_ENV = "FLUENTLOG_DB"
@@ -283,7 +284,6 @@ def _retention(data: Mapping[str, Any], path: Path) -> str:
 
 
 def _sources(table: Any, path: Path) -> dict[str, source_mapping.Source]:
-    from fluentlog.sources import presets
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: `sources` must hold tables: [sources.NAME]")
     result = {}
