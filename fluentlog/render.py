@@ -10,7 +10,7 @@ import csv
 import json
 import re
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -39,20 +39,28 @@ def default_format(stream: TextIO | None = None) -> Format:
 
 
 def pretty_json(value: object) -> str:
-    """json.dumps(indent=2) text; orjson writes the same ~10x faster (the standard encoder
-    falls back to pure Python when indenting, 0.1 s for a few thousand events)."""
+    """json.dumps(jsonable(value), indent=2) text. orjson writes the same ~10x faster (the
+    standard encoder falls back to pure Python when indenting), and walks the containers
+    itself: only times come back to Python, to be written as jsonable writes them."""
     import orjson
     try:
-        return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+        return orjson.dumps(value, default=_time_text, option=orjson.OPT_INDENT_2
+                            | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS).decode()
     except (orjson.JSONEncodeError, TypeError):  # e.g. an integer beyond 64 bits
-        return json.dumps(value, indent=2, ensure_ascii=False)
+        return json.dumps(jsonable(value), indent=2, ensure_ascii=False)
+
+
+def _time_text(value: object) -> object:
+    if isinstance(value, date):  # datetime is a date too
+        return jsonable(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def render(view: View, fmt: Format, out: Console, err: Console, tz: str = "UTC") -> None:
     for warning in view.warnings:
         err.print(Text(f"fluentlog: {warning}"))
     if fmt is Format.json:
-        out.file.write(pretty_json(jsonable(view.document)) + "\n")
+        out.file.write(pretty_json(view.document) + "\n")
     elif fmt is Format.jsonl:
         items = view.document if isinstance(view.document, list) else [view.document]
         out.file.write("".join(json.dumps(jsonable(i), ensure_ascii=False) + "\n" for i in items))

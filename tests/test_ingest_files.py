@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import builders
 import pytest
 from conftest import CORPUS, FILES, load, rows
 
@@ -150,6 +151,22 @@ def test_many_chunks_number_lines_exactly(db: Path, tmp_path: Path, monkeypatch)
     assert (f.inserted, f.rejected) == (499, 1)
     assert rows(db, "SELECT line_no, byte_offset FROM rejects") == [(322, sum(len(x) + 1 for x in lines[:321]))]
     assert rows(db, "SELECT min(line_no), max(line_no), count(DISTINCT line_no) FROM audit_events") == [(1, 500, 499)]
+
+
+def test_each_batch_is_stored_in_person_then_time_order(db: Path, tmp_path: Path) -> None:
+    """signins and timeline read a person's events from a few vectors only because each batch
+    is stored clustered by person (docs/performance.md); line numbers keep the file's order."""
+    people = ["cy@x.example", "al@x.example", "bo@x.example"]
+    signins = [builders.access(60 - i, email=people[i % 3]) for i in range(60)]
+    changes = [builders.audit(60 - i, "user.updated", people[i % 3], ("user", str(i))) for i in range(60)]
+    mixed = [r for pair in zip(signins, changes, strict=True) for r in pair]  # both kinds: the slow path too
+    one(db, builders.write_jsonl(tmp_path / "mixed.jsonl", mixed))
+    for table, person in (("access_events", "user_email"), ("audit_events", "actor_email")):
+        stored = rows(db, f"SELECT {person}, occurred_at, line_no FROM {table} ORDER BY rowid")
+        assert len(stored) == 60
+        assert stored == sorted(stored, key=lambda r: (r[0], r[1]))
+        assert [r[0] for r in stored] == sorted(p for p in people for _ in range(20))
+        assert sorted(r[2] for r in stored) != [r[2] for r in stored]  # not in file order
 
 
 def test_missing_path_is_an_input_error(tmp_path: Path) -> None:

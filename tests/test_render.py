@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pyarrow as pa
 from rich.console import Console
 
-from fluentlog.render import Format, render
-from fluentlog.view import Section, View
+from fluentlog.render import Format, pretty_json, render
+from fluentlog.view import Section, View, jsonable
 
 
 def _render(view: View, fmt: Format) -> tuple[str, str]:
@@ -45,3 +46,15 @@ def test_csv_neutralises_formula_values() -> None:
     view = View([], [Section(pa.table({"v": ["=HYPERLINK(\"x\")", "+1", "-2", "@a", "plain"]}))])
     lines = _render(view, Format.csv)[0].splitlines()
     assert lines[1:] == ['"\'=HYPERLINK(""x"")"', "'+1", "'-2", "'@a", "plain"]
+
+
+def test_pretty_json_writes_what_the_standard_encoder_writes() -> None:
+    """orjson walks the document and hands only times back: the text must stay the same."""
+    plus_two = timezone(timedelta(hours=2))
+    doc = {"events": [{"at": datetime(2026, 11, 20, 9, 30, 1, 123456, tzinfo=UTC), "n": 1, "x": 1.5,
+                       "naive": datetime(2026, 11, 20, 9, 30), "day": date(2026, 11, 20),
+                       "local": datetime(2026, 11, 20, 11, 30, tzinfo=plus_two), "pair": ("a", None),
+                       "text": "Zoë \u2028 \"q\"", "nested": {"deep": [[datetime(2000, 1, 1, tzinfo=UTC)]]}}],
+           "ok": True, "none": None, "empty": {}, "list": [], 7: "seven"}
+    assert pretty_json(doc) == json.dumps(jsonable(doc), indent=2, ensure_ascii=False)
+    assert pretty_json({"big": 2**70}) == json.dumps({"big": 2**70}, indent=2)  # beyond orjson: the fallback
