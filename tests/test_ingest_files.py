@@ -7,9 +7,9 @@ import os
 from datetime import UTC
 from pathlib import Path
 
+import builders
 import pyarrow as pa
 import pyarrow.parquet as pq
-import builders
 import pytest
 from conftest import CORPUS, FILES, load, rows
 
