@@ -16,6 +16,7 @@ from conftest import CORPUS, FILES, load, rows
 from fluentlog.errors import InputError
 from fluentlog.ingest import expand
 from fluentlog.ingest import files as ingest_files
+from fluentlog.ingest import load as ingest_load
 
 
 def one(db: Path, path: Path, **options):
@@ -167,6 +168,24 @@ def test_each_batch_is_stored_in_person_then_time_order(db: Path, tmp_path: Path
         assert stored == sorted(stored, key=lambda r: (r[0], r[1]))
         assert [r[0] for r in stored] == sorted(p for p in people for _ in range(20))
         assert sorted(r[2] for r in stored) != [r[2] for r in stored]  # not in file order
+
+
+@pytest.mark.parametrize("container", ["json-array", "parquet"])
+def test_whole_file_formats_are_judged_in_slices_with_exact_record_numbers(
+        db: Path, tmp_path: Path, monkeypatch, container: str) -> None:
+    monkeypatch.setattr(ingest_load, "MATERIALISED_SLICE", 7)
+    records = [builders.access(i, email=f"p{i % 4}@x.example") for i in range(30)]
+    records[17]["occurred_at"] = "not a time"
+    if container == "json-array":
+        path = tmp_path / "all.json"
+        path.write_text(json.dumps(records))
+    else:
+        (path,) = builders.write_parquet(tmp_path, records)
+    f = one(db, path)
+    assert (f.records, f.inserted, f.rejected) == (30, 29, 1)
+    assert rows(db, "SELECT line_no, reason FROM rejects") == [(18, "bad_timestamp")]
+    stored = rows(db, "SELECT line_no, event_id FROM access_events ORDER BY line_no")
+    assert stored == [(i + 1, r["id"]) for i, r in enumerate(records) if i != 17]
 
 
 def test_missing_path_is_an_input_error(tmp_path: Path) -> None:

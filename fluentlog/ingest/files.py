@@ -290,9 +290,14 @@ class JsonLinesReader:
             column, is_text = raw.cast(pa.string()), True
         except pa.ArrowInvalid:  # some line is not UTF-8: the SQL finds which, from exact bytes
             column, is_text = _without_newlines(raw), False
-        table = pa.table({"line_no": line_no, "byte_offset": byte_offset, "raw": column})
-        # DuckDB scans an Arrow table one record batch per thread: slices let every core work.
-        return Chunk(pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS)), is_text, huge)
+        return batched(pa.table({"line_no": line_no, "byte_offset": byte_offset, "raw": column}), is_text, huge)
+
+
+def batched(table: pa.Table, is_text: bool = True, huge: list[HugeLine] | None = None) -> Chunk:
+    """A Chunk of the table's lines. DuckDB scans an Arrow table one record batch per thread:
+    slices let every core work."""
+    return Chunk(pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS), table.schema), is_text,
+                 huge if huge is not None else [])
 
 
 _NEWLINE = re.compile(b"\n")

@@ -24,6 +24,7 @@ from fluentlog.ingest.files import (
     FileFault,
     HashingReader,
     JsonLinesReader,
+    batched,
     gzip_message,
     prefetch,
     sha256_of,
@@ -53,6 +54,7 @@ class IngestOptions:
 
 
 FOREIGN_BATCH = 20_000  # records mapped in Python per batch handed to the SQL
+MATERIALISED_SLICE = 200_000  # JSON-array and Parquet records judged per statement (~a 128 MiB chunk)
 
 
 class _Skip(Exception):
@@ -236,7 +238,12 @@ class _FileLoader:
         except FluentlogError as exc:
             detail = exc.message.removeprefix("database error: ")
             raise FileFault(f"cannot read as {self.report.format}: {detail}") from None
-        self._process(sql.LINES_FROM_MATERIALISED, truncated_line=None)
+        # Judged in slices the size of a JSON Lines chunk: bounded memory, and each slice is
+        # stored in (person, time) order like a chunk of lines.
+        rows = self.store.scalar(sql.MATERIALISED_ROWS)
+        for first in range(1, rows + 1, MATERIALISED_SLICE):
+            self._load_chunk(batched(self.store.query(
+                sql.MATERIALISED_LINES, {"first": first, "last": first + MATERIALISED_SLICE - 1})))
         self.store.execute("DROP TABLE materialised")
 
     def _load_chunk(self, chunk: Chunk) -> None:

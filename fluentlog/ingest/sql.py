@@ -1,9 +1,8 @@
 """The statements of an ingest, built once from allowlists: the chunk's lines, the fast
 insert, the slow path for what it leaves, duplicates and conflicts, the manifest.
 
-The input relation `chunk(line_no, byte_offset, raw)` (an Arrow table; for JSON arrays and
-Parquet the temp table `materialised`) holds one line per row; judge.py
-holds the SQL that parses and checks each record.
+The input relation `chunk(line_no, byte_offset, raw)` (an Arrow table) holds one line per
+row; judge.py holds the SQL that parses and checks each record.
 """
 
 from __future__ import annotations
@@ -22,7 +21,12 @@ LINES_FROM_BLOB = """
 CREATE OR REPLACE TEMP VIEW lines AS
 SELECT line_no, byte_offset, TRY(decode(raw)) AS text, raw AS blob FROM chunk
 """
-LINES_FROM_MATERIALISED = LINES_FROM_TEXT.replace("FROM chunk", "FROM materialised")
+# JSON arrays and Parquet files are read whole into the temp table `materialised`, then
+# judged slice by slice as chunks (line_no counts records there, from 1).
+MATERIALISED_ROWS = "SELECT coalesce(max(line_no), 0) FROM materialised"
+MATERIALISED_LINES = """
+SELECT line_no, byte_offset, raw FROM materialised WHERE line_no BETWEEN $first AND $last ORDER BY line_no
+"""
 
 # The slow path, for what the fast insert left: blank, rejected, suspect or other-kind lines.
 STAGE = ("CREATE OR REPLACE TEMP TABLE stage AS" + BOTH.pipeline("rest", keep_text=False)
