@@ -65,9 +65,9 @@ def render(view: View, fmt: Format, out: Console, err: Console, tz: str = "UTC")
         items = view.document if isinstance(view.document, list) else [view.document]
         out.file.write("".join(json.dumps(jsonable(i), ensure_ascii=False) + "\n" for i in items))
     elif fmt is Format.csv:
-        _write_csv(view, out.file)
+        _write_csv(view.built(), out.file)
     else:
-        _write_tables(view, out, ZoneInfo(tz))
+        _write_tables(view.built(), out, ZoneInfo(tz))
         for note in view.notes:
             err.print(Text(note, style="dim"))
     out.file.flush()

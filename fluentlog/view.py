@@ -5,6 +5,7 @@ Kept free of rich and typer so the core can build views without the CLI stack.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,16 @@ class View:
     notes: list[str] = field(default_factory=list)  # for people, on stderr in table view
     warnings: list[str] = field(default_factory=list)  # on stderr whatever the format
     csv: pa.Table | None = None  # what --format csv writes, when not the first section
+    # For long answers: builds (sections, csv) when a table or CSV is asked for, so JSON output
+    # does not pay for them (a few thousand rows: ~40 ms).
+    tables: Callable[[], tuple[list[Section], pa.Table | None]] | None = field(default=None, repr=False)
+
+    def built(self) -> View:
+        """This view with its sections and csv built."""
+        if self.tables is not None:
+            self.sections, self.csv = self.tables()
+            self.tables = None
+        return self
 
 
 def jsonable(value: Any) -> Any:

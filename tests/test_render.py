@@ -58,3 +58,17 @@ def test_pretty_json_writes_what_the_standard_encoder_writes() -> None:
            "ok": True, "none": None, "empty": {}, "list": [], 7: "seven"}
     assert pretty_json(doc) == json.dumps(jsonable(doc), indent=2, ensure_ascii=False)
     assert pretty_json({"big": 2**70}) == json.dumps({"big": 2**70}, indent=2)  # beyond orjson: the fallback
+
+
+def test_tables_of_a_view_are_built_only_for_table_and_csv_output() -> None:
+    built = []
+
+    def tables():
+        built.append(1)
+        return [Section(pa.table({"who": ["dana"]}), title="People")], pa.table({"who": ["dana"], "n": [1]})
+
+    assert json.loads(_render(View([{"who": "dana"}], tables=tables), Format.json)[0]) == [{"who": "dana"}]
+    assert built == []
+    assert "dana" in _render(View([{"who": "dana"}], tables=tables), Format.table)[0]
+    assert _render(View([{"who": "dana"}], tables=tables), Format.csv)[0] == "who,n\ndana,1\n"
+    assert built == [1, 1]

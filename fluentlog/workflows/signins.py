@@ -107,9 +107,13 @@ def document(result: Result) -> dict[str, Any]:
 
 def view(result: Result, zone: str = "UTC") -> View:
     doc = document(result)
-    summary = doc["summary"]
     who = result.params.email or result.params.user or f"IP {result.params.ip}"
-    tz = ZoneInfo(zone)
+    notes = [] if result.events else [f"No sign-in events of {who} in the selected time range."]
+    return View(doc, notes=notes, tables=lambda: _tables(result, doc, who, ZoneInfo(zone)))
+
+
+def _tables(result: Result, doc: dict[str, Any], who: str, tz: ZoneInfo) -> tuple[list[Section], pa.Table]:
+    summary = doc["summary"]
     summary_table = pa.table({
         "measure": [k.replace("_", " ") for k in summary], "value": [_text(v, tz) for v in summary.values()]})
     sections = [Section(summary_table, title=f"Sign-ins of {who}")]
@@ -123,12 +127,10 @@ def view(result: Result, zone: str = "UTC") -> View:
         }), title="Findings (most severe first)",
             row_styles=["bold red" if f["severity"] == "high" else "yellow" if f["severity"] == "medium" else None
                         for f in result.findings]))
-    sections.append(Section(_events_table(doc["events"], result.params.range.center is not None),
-                            title="Events", row_styles=[
-                                "red" if (e["outcome"] or "").lower() == "failure" else None for e in doc["events"]]))
-    notes = [] if result.events else [f"No sign-in events of {who} in the selected time range."]
-    return View(doc, sections, notes, csv=_events_table(doc["events"], result.params.range.center is not None,
-                                                        full=True))
+    with_offset = result.params.range.center is not None
+    sections.append(Section(_events_table(doc["events"], with_offset), title="Events", row_styles=[
+        "red" if (e["outcome"] or "").lower() == "failure" else None for e in doc["events"]]))
+    return sections, _events_table(doc["events"], with_offset, full=True)
 
 
 def _events_table(events: list[dict[str, Any]], with_offset: bool, full: bool = False) -> pa.Table:

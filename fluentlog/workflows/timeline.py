@@ -48,7 +48,6 @@ def run(store: Store, params: Params) -> list[dict[str, Any]]:
 
 
 def view(items: list[dict[str, Any]], params: Params, zone: str = "UTC") -> View:
-    tz = ZoneInfo(zone)
     center = params.range.center
     docs = []
     for i in items:
@@ -56,6 +55,12 @@ def view(items: list[dict[str, Any]], params: Params, zone: str = "UTC") -> View
         if center is not None:
             doc["offset_seconds"] = round((i["occurred_at"] - center).total_seconds())
         docs.append(doc)
+    notes = [] if items else [f"Nothing found for {params.email} in the selected time range."]
+    return View(docs, notes=notes, tables=lambda: _tables(items, docs, params, ZoneInfo(zone)))
+
+
+def _tables(items: list[dict[str, Any]], docs: list[dict[str, Any]], params: Params,
+            tz: ZoneInfo) -> tuple[list[Section], pa.Table]:
     shown = pa.table({
         "time": pa.array([i["occurred_at"] for i in items], pa.timestamp("us", "UTC")),
         "stream": [i["stream"] for i in items],
@@ -70,8 +75,6 @@ def view(items: list[dict[str, Any]], params: Params, zone: str = "UTC") -> View
     if mixed_sources(items):
         shown = shown.append_column("source", pa.array([i["source"] for i in items], pa.string()))
     styles = ["red" if (i["outcome"] or "").lower() == "failure" else None for i in items]
-    notes = [] if items else [f"Nothing found for {params.email} in the selected time range."]
     csv = pa.table({k: pa.array([str(d[k]) if d[k] is not None and k != "occurred_at" else d[k] for d in docs],
                                 pa.timestamp("us", "UTC") if k == "occurred_at" else pa.string()) for k in KEYS})
-    return View(docs, [Section(shown, title=f"Timeline of {params.email} (oldest first)", row_styles=styles)],
-                notes, csv=csv)
+    return [Section(shown, title=f"Timeline of {params.email} (oldest first)", row_styles=styles)], csv
