@@ -188,6 +188,23 @@ def test_whole_file_formats_are_judged_in_slices_with_exact_record_numbers(
     assert stored == [(i + 1, r["id"]) for i, r in enumerate(records) if i != 17]
 
 
+def test_chunks_fill_whole_row_groups(db: Path, tmp_path: Path, monkeypatch) -> None:
+    """A half-full row group per chunk would be merged and rewritten by the next checkpoint,
+    leaving freed blocks in the file: chunks hold whole row groups of lines."""
+    monkeypatch.setattr(ingest_files, "CHUNK_BYTES", 12 << 20)  # ~1.2 row groups of these lines
+    n = 2 * ingest_files.ROW_GROUP_LINES + 14_240
+    lines = [json.dumps({"id": f"a{i}", "occurred_at": "2026-11-20T00:00:00Z", "event": "signin.succeeded",
+                         "user": {"email": f"p{i % 50}@x.example"}}) for i in range(n)]
+    path = tmp_path / "long.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    assert one(db, path).inserted == n
+    groups = rows(db, "SELECT sum(count) FROM pragma_storage_info('access_events') "
+                      "WHERE column_name = 'file_id' AND segment_type <> 'VALIDITY' GROUP BY row_group_id ORDER BY 1")
+    assert sorted(g for (g,) in groups) == [14_240, ingest_files.ROW_GROUP_LINES, ingest_files.ROW_GROUP_LINES]
+    assert rows(db, "SELECT min(line_no), max(line_no), count(DISTINCT line_no) FROM access_events") == [(1, n, n)]
+    assert rows(db, "SELECT count(*) FROM access_events WHERE event_id <> 'a' || (line_no - 1)") == [(0,)]
+
+
 def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         expand([str(tmp_path / "nope.jsonl")])
