@@ -4,6 +4,8 @@
 
 Deterministic for a given N. Records look like real exports: nested actor, entity,
 changes and context objects, ~470 bytes per event, ids unique, 300 days of times.
+A larger N means more people and more appointments, not busier ones: N / 500 users (at
+least 2,000), each with ~500 events per stream, and N / 4 appointments.
 """
 
 from __future__ import annotations
@@ -28,12 +30,16 @@ def stamp(seconds: float) -> str:
     return (START + timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def users(n: int) -> int:
+    return max(2000, n // 500)
+
+
 def audit_lines(n: int, rnd: random.Random):
     span = 300 * 86400
     for i in range(n):
-        user = rnd.randrange(2000)
+        user = rnd.randrange(users(n))
         if i % 20000 == 7:  # now and then a user is removed or changes role (offboarding)
-            yield user_event(i, stamp(i * span / n), rnd)
+            yield user_event(i, stamp(i * span / n), rnd, users(n))
             continue
         yield json.dumps({
             "id": f"aud_{i:012d}", "occurred_at": stamp(i * span / n), "action": rnd.choice(ACTIONS),
@@ -48,8 +54,8 @@ def audit_lines(n: int, rnd: random.Random):
         }) + "\n"
 
 
-def user_event(i: int, when: str, rnd: random.Random) -> str:
-    admin, target = rnd.randrange(2000), rnd.randrange(2000)
+def user_event(i: int, when: str, rnd: random.Random, people: int) -> str:
+    admin, target = rnd.randrange(people), rnd.randrange(people)
     removed = rnd.random() < 0.5
     return json.dumps({
         "id": f"aud_{i:012d}", "occurred_at": when, "action": "user.removed" if removed else "user.role_changed",
@@ -65,7 +71,7 @@ def user_event(i: int, when: str, rnd: random.Random) -> str:
 def access_lines(n: int, rnd: random.Random):
     span = 300 * 86400
     for i in range(n):
-        user = rnd.randrange(2000)
+        user = rnd.randrange(users(n))
         event, outcome = rnd.choice(EVENTS)
         country, region, city, lat, lon = rnd.choice(CITIES)
         record = {"id": f"acc_{i:012d}", "occurred_at": stamp(i * span / n), "event": event, "outcome": outcome,
