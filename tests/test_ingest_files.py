@@ -205,6 +205,36 @@ def test_chunks_fill_whole_row_groups(db: Path, tmp_path: Path, monkeypatch) -> 
     assert rows(db, "SELECT count(*) FROM access_events WHERE event_id <> 'a' || (line_no - 1)") == [(0,)]
 
 
+@pytest.mark.parametrize("final_newline, reason", [(True, "malformed_json"), (False, "truncated_record")])
+def test_last_line_after_a_row_group_cut_is_truncated_only_without_newline(
+        db: Path, tmp_path: Path, monkeypatch, final_newline: bool, reason: str) -> None:
+    monkeypatch.setattr(ingest_files, "ROW_GROUP_LINES", 5)
+    monkeypatch.setattr(ingest_files, "CHUNK_BYTES", 4096)
+    lines = [json.dumps({"id": f"a{i}", "occurred_at": "2026-11-20T00:00:00Z", "event": "signin.succeeded",
+                         "user": {"email": "p@x.example"}}) for i in range(40)] + ['{"id": "x", broken']
+    path = tmp_path / "cut.jsonl"
+    path.write_text("\n".join(lines) + ("\n" if final_newline else ""))
+    f = one(db, path)
+    assert (f.inserted, f.rejected) == (40, 1)
+    assert rows(db, "SELECT line_no, reason FROM rejects") == [(41, reason)]
+
+
+def test_prefetch_keeps_at_most_two_chunks_in_flight() -> None:
+    import time
+    made = []
+
+    def chunks():
+        for i in range(10):
+            made.append(i)
+            yield i
+
+    stream = ingest_files.prefetch(chunks())
+    assert next(stream) == 0
+    time.sleep(0.3)  # the reader thread would run ahead now if it could
+    assert made == [0, 1]
+    assert list(stream) == list(range(1, 10))
+
+
 def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         expand([str(tmp_path / "nope.jsonl")])

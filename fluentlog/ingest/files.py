@@ -262,7 +262,8 @@ class JsonLinesReader:
             self.ends_with_newline = False
         block, self.carry = self.carry, b""
         if block:
-            self.ends_with_newline = False
+            # The carry holds whole lines after a cut at a row group, then maybe a partial one.
+            self.ends_with_newline = block.endswith(b"\n")
             if self.offset == 0 and block.startswith(_BOM):
                 block, self.offset = block[len(_BOM):], len(_BOM)
         if not block and not self.huge:
@@ -341,23 +342,28 @@ def _split_oversized(raw: pa.Array, line_no: pa.Array, offsets: pa.Array):
     return pc.filter(raw, keep), huge, keep
 
 
-def prefetch(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
-    """Read the next chunk in a thread while DuckDB works on this one (both release the GIL)."""
-    ready: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
+def prefetch(chunks: Iterator[Chunk], ahead: int = 2) -> Iterator[Chunk]:
+    """Read the next chunk in a thread while DuckDB works on this one (both release the GIL).
+    At most `ahead` chunks exist at once (one being loaded, one being read): each is up to
+    CHUNK_BYTES and more would only add to the peak memory."""
+    ready: queue.Queue[tuple[str, object]] = queue.Queue()
+    slots = threading.Semaphore(ahead)
     stop = threading.Event()
 
     def produce() -> None:
         try:
-            for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        ready.put(("chunk", chunk), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
+            iterator = iter(chunks)
+            while True:
+                while not slots.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
                 if stop.is_set():
                     return
-            ready.put(("done", None))
+                chunk = next(iterator, None)
+                if chunk is None:
+                    ready.put(("done", None))
+                    return
+                ready.put(("chunk", chunk))
         except BaseException as exc:  # handed to the consumer, raised there
             ready.put(("error", exc))
 
@@ -371,10 +377,8 @@ def prefetch(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
             if kind == "error":
                 raise item  # type: ignore[misc]
             yield item  # type: ignore[misc]
+            del item
+            slots.release()  # the consumer is back for the next one: the previous is done with
     finally:
         stop.set()
-        while worker.is_alive():
-            try:
-                ready.get(timeout=0.1)
-            except queue.Empty:
-                pass
+        worker.join()
