@@ -24,7 +24,6 @@ from fluentlog.ingest.files import (
     FileFault,
     HashingReader,
     JsonLinesReader,
-    batched,
     gzip_message,
     prefetch,
     sha256_of,
@@ -54,7 +53,7 @@ class IngestOptions:
 
 
 FOREIGN_BATCH = 20_000  # records mapped in Python per batch handed to the SQL
-MATERIALISED_SLICE = 200_000  # JSON-array and Parquet records judged per statement (~a 128 MiB chunk)
+MATERIALISED_SLICE = 2 * 122_880  # JSON-array and Parquet records judged per statement: two row groups
 
 
 class _Skip(Exception):
@@ -242,8 +241,9 @@ class _FileLoader:
         # stored in (person, time) order like a chunk of lines.
         rows = self.store.scalar(sql.MATERIALISED_ROWS)
         for first in range(1, rows + 1, MATERIALISED_SLICE):
-            self._load_chunk(batched(self.store.query(
-                sql.MATERIALISED_LINES, {"first": first, "last": first + MATERIALISED_SLICE - 1})))
+            self.store.execute(sql.SLICE, {"first": first, "last": first + MATERIALISED_SLICE - 1})
+            self._process(sql.LINES_FROM_SLICE, truncated_line=None)
+        self.store.execute("DROP TABLE IF EXISTS materialised_slice")
         self.store.execute("DROP TABLE materialised")
 
     def _load_chunk(self, chunk: Chunk) -> None:

@@ -24,9 +24,11 @@ SELECT line_no, byte_offset, TRY(decode(raw)) AS text, raw AS blob FROM chunk
 # JSON arrays and Parquet files are read whole into the temp table `materialised`, then
 # judged slice by slice as chunks (line_no counts records there, from 1).
 MATERIALISED_ROWS = "SELECT coalesce(max(line_no), 0) FROM materialised"
-MATERIALISED_LINES = """
+SLICE = """
+CREATE OR REPLACE TEMP TABLE materialised_slice AS
 SELECT line_no, byte_offset, raw FROM materialised WHERE line_no BETWEEN $first AND $last ORDER BY line_no
 """
+LINES_FROM_SLICE = LINES_FROM_TEXT.replace("FROM chunk", "FROM materialised_slice")
 
 # The slow path, for what the fast insert left: blank, rejected, suspect or other-kind lines.
 STAGE = ("CREATE OR REPLACE TEMP TABLE stage AS" + BOTH.pipeline("rest", keep_text=False)
