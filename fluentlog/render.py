@@ -10,7 +10,7 @@ import csv
 import json
 import re
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -53,6 +53,8 @@ def pretty_json(value: object) -> str:
 def _time_text(value: object) -> object:
     if isinstance(value, date):  # datetime is a date too
         return jsonable(value)
+    if isinstance(value, time):
+        return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 

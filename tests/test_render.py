@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pyarrow as pa
 from rich.console import Console
@@ -54,7 +54,8 @@ def test_pretty_json_writes_what_the_standard_encoder_writes() -> None:
     doc = {"events": [{"at": datetime(2026, 11, 20, 9, 30, 1, 123456, tzinfo=UTC), "n": 1, "x": 1.5,
                        "naive": datetime(2026, 11, 20, 9, 30), "day": date(2026, 11, 20),
                        "local": datetime(2026, 11, 20, 11, 30, tzinfo=plus_two), "pair": ("a", None),
-                       "text": "Zoë \u2028 \"q\"", "nested": {"deep": [[datetime(2000, 1, 1, tzinfo=UTC)]]}}],
+                       "text": "Zoë \u2028 \"q\"", "clock": time(9, 30),
+                       "nested": {"deep": [[datetime(2000, 1, 1, tzinfo=UTC)]]}}],
            "ok": True, "none": None, "empty": {}, "list": [], 7: "seven"}
     assert pretty_json(doc) == json.dumps(jsonable(doc), indent=2, ensure_ascii=False)
     assert pretty_json({"big": 2**70}) == json.dumps({"big": 2**70}, indent=2)  # beyond orjson: the fallback
