@@ -66,4 +66,4 @@ def run_demo() -> Iterator[tuple[str, str, View]]:
                               range=TimeRange(since=datetime(2026, 11, 1, tzinfo=UTC)))
         yield ("6. fluentlog timeline --email lee.park@northside.example --since 2026-11-01",
                "One list: the removal, a refused password, the SSO sign-in that worked, an assignment he made.",
-               timeline.view(timeline.run(store, lee), lee))
+               timeline.view(Redactor(DEFAULT_PHI).rows(timeline.run(store, lee)), lee))
