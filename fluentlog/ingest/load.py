@@ -241,9 +241,7 @@ class _FileLoader:
         # stored in (person, time) order like a chunk of lines.
         rows = self.store.scalar(sql.MATERIALISED_ROWS)
         for first in range(1, rows + 1, MATERIALISED_SLICE):
-            self.store.execute(sql.SLICE, {"first": first, "last": first + MATERIALISED_SLICE - 1})
-            self._process(sql.LINES_FROM_SLICE, truncated_line=None)
-        self.store.execute("DROP TABLE IF EXISTS materialised_slice")
+            self._process(sql.lines_of_slice(first, first + MATERIALISED_SLICE - 1), truncated_line=None)
         self.store.execute("DROP TABLE materialised")
 
     def _load_chunk(self, chunk: Chunk) -> None:

@@ -24,11 +24,14 @@ SELECT line_no, byte_offset, TRY(decode(raw)) AS text, raw AS blob FROM chunk
 # JSON arrays and Parquet files are read whole into the temp table `materialised`, then
 # judged slice by slice as chunks (line_no counts records there, from 1).
 MATERIALISED_ROWS = "SELECT coalesce(max(line_no), 0) FROM materialised"
-SLICE = """
-CREATE OR REPLACE TEMP TABLE materialised_slice AS
-SELECT line_no, byte_offset, raw FROM materialised WHERE line_no BETWEEN $first AND $last ORDER BY line_no
-"""
-LINES_FROM_SLICE = LINES_FROM_TEXT.replace("FROM chunk", "FROM materialised_slice")
+
+
+def lines_of_slice(first: int, last: int) -> str:
+    """The `lines` view over records first..last of `materialised`, read in place. A view
+    cannot take parameters: the bounds are numbers fluentlog counted, written as integers."""
+    where = f"WHERE line_no BETWEEN {int(first)} AND {int(last)}"
+    return LINES_FROM_TEXT.replace("FROM chunk", f"FROM materialised {where}")
+
 
 # The slow path, for what the fast insert left: blank, rejected, suspect or other-kind lines.
 STAGE = ("CREATE OR REPLACE TEMP TABLE stage AS" + BOTH.pipeline("rest", keep_text=False)
