@@ -344,8 +344,8 @@ def _split_oversized(raw: pa.Array, line_no: pa.Array, offsets: pa.Array):
 
 def prefetch(chunks: Iterator[Chunk], ahead: int = 2) -> Iterator[Chunk]:
     """Read the next chunk in a thread while DuckDB works on this one (both release the GIL).
-    At most `ahead` chunks exist at once (one being loaded, one being read): each is up to
-    CHUNK_BYTES and more would only add to the peak memory."""
+    At most `ahead` chunks exist at once (one being loaded, one being read): each holds about
+    CHUNK_BYTES, and more would only add to the peak memory."""
     ready: queue.Queue[tuple[str, object]] = queue.Queue()
     slots = threading.Semaphore(ahead)
     stop = threading.Event()
