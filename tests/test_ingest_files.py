@@ -235,6 +235,37 @@ def test_prefetch_keeps_at_most_two_chunks_in_flight() -> None:
     assert list(stream) == list(range(1, 10))
 
 
+def test_ingest_keeps_at_most_two_read_buffers_when_reading_is_the_slow_side(
+        db: Path, tmp_path: Path, monkeypatch) -> None:
+    """The loading loop drops its chunk before the reader's next read (slow disk, gzip)."""
+    import time
+    import weakref
+    monkeypatch.setattr(ingest_files, "CHUNK_BYTES", 1 << 16)
+    monkeypatch.setattr(ingest_files, "ROW_GROUP_LINES", 100)
+    live: dict[int, weakref.ref] = {}  # read buffers not yet freed
+    peak = [0]
+
+    class Buffer(bytearray):
+        def __init__(self, *args) -> None:
+            super().__init__(*args)
+            if len(self) >= ingest_files.CHUNK_BYTES // 4:
+                key = id(self)
+                live[key] = weakref.ref(self, lambda _, key=key: live.pop(key, None))
+                peak[0] = max(peak[0], len(live))
+
+    slow_read = ingest_files.HashingReader.readinto
+
+    def readinto(self, buffer):
+        time.sleep(0.05)
+        return slow_read(self, buffer)
+
+    monkeypatch.setattr(ingest_files, "bytearray", Buffer, raising=False)
+    monkeypatch.setattr(ingest_files.HashingReader, "readinto", readinto)
+    records = [builders.access(i, email=f"p{i % 7}@x.example") for i in range(1500)]
+    assert one(db, builders.write_jsonl(tmp_path / "slow.jsonl", records)).inserted == 1500
+    assert peak[0] == 2
+
+
 def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         expand([str(tmp_path / "nope.jsonl")])

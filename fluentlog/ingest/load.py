@@ -167,6 +167,7 @@ class _FileLoader:
                 reader = JsonLinesReader(path, gzipped, hashing, progress)
                 for chunk in prefetch(iter(reader)):
                     self._load_chunk(chunk)
+                    del chunk  # before the reader may start the next read: two chunks in memory, not three
                 return hashing.sha256.hexdigest(), reader.content_sha256.hexdigest()
         digest = _verified_sha256(path, gzipped)
         if fmt.startswith("json-array"):
