@@ -3,7 +3,8 @@
     python benchmarks/generate.py 1000000 benchmarks/data
 
 Deterministic for a given N. Records look like real exports: nested actor, entity,
-changes and context objects, ~470 bytes per event, ids unique, 300 days of times.
+changes and context objects, ~570 bytes per event (audit ~660, access ~480), ids unique,
+300 days of times.
 A larger N means more people and more appointments, not busier ones: N / 500 users (at
 least 2,000), each with ~500 events per stream, and N / 4 appointments.
 """

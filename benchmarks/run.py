@@ -14,8 +14,10 @@ medians of --repeat runs (ingest: --ingest-repeat). Nothing here is a test asser
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -94,7 +96,20 @@ def files(data: Path, n: int) -> tuple[Path, Path]:
     audit, access = data / f"audit_{n}.jsonl", data / f"access_{n}.jsonl"
     if not audit.exists():
         raise SystemExit(f"{audit} is missing: run python benchmarks/generate.py {n}")
+    if n // 500 > 2000 and not _has_user_beyond(access, 2000):
+        raise SystemExit(f"{access} predates the population that grows with N (users 0-1999 only): "
+                         f"delete audit_{n}.jsonl and access_{n}.jsonl (and their .parquet) and "
+                         f"run python benchmarks/generate.py {n}")
     return audit, access
+
+
+def _has_user_beyond(path: Path, users: int, lines: int = 20_000) -> bool:
+    with path.open() as fh:
+        for line in itertools.islice(fh, lines):
+            match = re.search(r'"email": "user(\d+)@', line)
+            if match and int(match.group(1)) >= users:
+                return True
+    return False
 
 
 def later_export(path: Path) -> Path:
