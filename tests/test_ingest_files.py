@@ -171,9 +171,13 @@ def test_each_batch_is_stored_in_person_then_time_order(db: Path, tmp_path: Path
 
 
 @pytest.mark.parametrize("container", ["json-array", "parquet"])
+@pytest.mark.parametrize("records_are", ["small: read in place", "large: read through Arrow"])
 def test_whole_file_formats_are_judged_in_slices_with_exact_record_numbers(
-        db: Path, tmp_path: Path, monkeypatch, container: str) -> None:
-    monkeypatch.setattr(ingest_load, "MATERIALISED_SLICE", 7)
+        db: Path, tmp_path: Path, monkeypatch, container: str, records_are: str) -> None:
+    monkeypatch.setattr(ingest_load, "MATERIALISED_SLICE", 7)  # records per slice
+    monkeypatch.setattr(ingest_load, "MATERIALISED_SLICE_BYTES", 1500)  # bytes per slice: ~5 records
+    if records_are.startswith("large"):
+        monkeypatch.setattr(ingest_load, "SMALL_RECORD", 1)
     records = [builders.access(i, email=f"p{i % 4}@x.example") for i in range(30)]
     records[17]["occurred_at"] = "not a time"
     if container == "json-array":
@@ -264,6 +268,18 @@ def test_ingest_keeps_at_most_two_read_buffers_when_reading_is_the_slow_side(
     records = [builders.access(i, email=f"p{i % 7}@x.example") for i in range(1500)]
     assert one(db, builders.write_jsonl(tmp_path / "slow.jsonl", records)).inserted == 1500
     assert peak[0] == 2
+
+
+def test_record_batches_are_bounded_in_bytes_as_well_as_rows() -> None:
+    """DuckDB makes vectors of up to a batch's rows: 2,048 lines of 1 MB each in one vector
+    ran a 300 MB file of such lines out of memory."""
+    big = ingest_files.batched(pa.table({"line_no": list(range(100)), "byte_offset": list(range(100)),
+                                         "raw": ["x" * 100_000] * 100}))
+    assert max(b.num_rows for b in big.table.to_batches()) == ingest_files.BATCH_BYTES // 100_000
+    assert big.table.num_rows == 100
+    small = ingest_files.batched(pa.table({"line_no": list(range(20_000)), "byte_offset": list(range(20_000)),
+                                           "raw": ["{}"] * 20_000}))
+    assert max(b.num_rows for b in small.table.to_batches()) == ingest_files.BATCH_ROWS
 
 
 def test_missing_path_is_an_input_error(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from fluentlog.errors import InputError
 LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".jsonl.gz", ".ndjson.gz", ".json.gz", ".yml", ".yaml")
 CHUNK_BYTES = 160 << 20  # two row groups of ~650-byte lines: fewer, larger statements
 BATCH_ROWS = 8192
+BATCH_BYTES = 4 << 20
 # DuckDB stores rows in groups of 122,880. A chunk of whole groups fills each one: a half-full
 # group left by every chunk would be merged and rewritten by the next checkpoint (the freed
 # blocks stayed in the file: 12% of it at 5M + 5M events).
@@ -304,9 +305,15 @@ class JsonLinesReader:
 
 
 def batched(table: pa.Table, is_text: bool = True, huge: list[HugeLine] | None = None) -> Chunk:
-    """A Chunk of the table's lines. DuckDB scans an Arrow table one record batch per thread:
-    slices let every core work."""
-    return Chunk(pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS), table.schema), is_text,
+    """A Chunk of the table's lines, in record batches of at most BATCH_ROWS rows and about
+    BATCH_BYTES. DuckDB scans an Arrow table one batch per thread (slices let every core
+    work) and makes each batch into vectors of at most its rows: every string the judging
+    computes for a vector (parses, replaces) is then bounded too. A vector of 2,048 lines
+    of 1 MB each needed gigabytes."""
+    rows = table.num_rows
+    size = table.column("raw").nbytes if rows else 0
+    per_batch = max(1, min(BATCH_ROWS, BATCH_BYTES * rows // size)) if size else BATCH_ROWS
+    return Chunk(pa.Table.from_batches(table.to_batches(max_chunksize=per_batch), table.schema), is_text,
                  huge if huge is not None else [])
 
 

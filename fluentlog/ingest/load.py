@@ -20,10 +20,13 @@ from fluentlog import ledger
 from fluentlog.errors import DatabaseBusy, FluentlogError
 from fluentlog.ingest import sql
 from fluentlog.ingest.files import (
+    BATCH_BYTES,
+    CHUNK_BYTES,
     Chunk,
     FileFault,
     HashingReader,
     JsonLinesReader,
+    batched,
     gzip_message,
     prefetch,
     sha256_of,
@@ -53,7 +56,10 @@ class IngestOptions:
 
 
 FOREIGN_BATCH = 20_000  # records mapped in Python per batch handed to the SQL
-MATERIALISED_SLICE = 2 * 122_880  # JSON-array and Parquet records judged per statement: two row groups
+# JSON-array and Parquet records judged per statement: two row groups, at most a chunk's bytes.
+MATERIALISED_SLICE = 2 * 122_880
+MATERIALISED_SLICE_BYTES = CHUNK_BYTES
+SMALL_RECORD = BATCH_BYTES // 2048  # records up to this size on average are judged in place
 
 
 class _Skip(Exception):
@@ -237,12 +243,17 @@ class _FileLoader:
             self.store.execute(chunk_sql, params)
         except FluentlogError as exc:
             detail = exc.message.removeprefix("database error: ")
-            raise FileFault(f"cannot read as {self.report.format}: {detail}") from None
+            raise FileFault(_unreadable(self.report.format, detail)) from None
         # Judged in slices the size of a JSON Lines chunk: bounded memory, and each slice is
-        # stored in (person, time) order like a chunk of lines.
-        rows = self.store.scalar(sql.MATERIALISED_ROWS)
-        for first in range(1, rows + 1, MATERIALISED_SLICE):
-            self._process(sql.lines_of_slice(first, first + MATERIALISED_SLICE - 1), truncated_line=None)
+        # stored in (person, time) order like a chunk of lines. Small records are read in place;
+        # large ones through Arrow batches of bounded bytes (a table scan's vectors hold 2,048
+        # records whatever their size).
+        for first, last, size in self.store.rows(sql.MATERIALISED_SLICES,
+                                                 {"bytes": MATERIALISED_SLICE_BYTES, "rows": MATERIALISED_SLICE}):
+            if size <= (last - first + 1) * SMALL_RECORD:
+                self._process(sql.lines_of_slice(first, last), truncated_line=None)
+            else:
+                self._load_chunk(batched(self.store.query(sql.MATERIALISED_LINES, {"first": first, "last": last})))
         self.store.execute("DROP TABLE materialised")
 
     def _load_chunk(self, chunk: Chunk) -> None:
@@ -318,6 +329,19 @@ class _FileLoader:
             self.report.inserted += candidates - sum(verdicts.values())
             self.report.duplicates += verdicts.get("duplicate", 0)
             self.report.conflicts += verdicts.get("conflict", 0)
+
+
+_AS_LINES = ("as JSON Lines each record is read on its own, in bounded memory, and a record over "
+             "16 MiB is rejected alone: convert it with  jq -c '.[]' FILE > FILE.jsonl  and ingest that")
+
+
+def _unreadable(fmt: str, detail: str) -> str:
+    """Why a JSON array or Parquet file could not be read, with a way out where there is one."""
+    if fmt.startswith("json-array") and "maximum_object_size" in detail:
+        return f"a record in this JSON array is too large to read from an array (over ~64 MiB); {_AS_LINES}"
+    if fmt.startswith("json-array") and "Out of Memory" in detail:
+        return f"this JSON array's records do not fit in the ingest's memory together; {_AS_LINES}"
+    return f"cannot read as {fmt}: {detail}"
 
 
 def _verified_sha256(path: Path, gzipped: bool) -> tuple[str, str]:

@@ -22,8 +22,20 @@ CREATE OR REPLACE TEMP VIEW lines AS
 SELECT line_no, byte_offset, TRY(decode(raw)) AS text, raw AS blob FROM chunk
 """
 # JSON arrays and Parquet files are read whole into the temp table `materialised`, then
-# judged slice by slice as chunks (line_no counts records there, from 1).
-MATERIALISED_ROWS = "SELECT coalesce(max(line_no), 0) FROM materialised"
+# judged slice by slice as chunks (line_no counts records there, from 1). A slice holds
+# $rows records, fewer where they would pass about $bytes bytes: (first, last, bytes) of
+# each, in order.
+MATERIALISED_SLICES = """
+SELECT min(line_no), max(line_no), sum(size) FROM (
+  SELECT line_no, size, piece,
+         sum(size) OVER (PARTITION BY piece ORDER BY line_no ROWS UNBOUNDED PRECEDING) AS upto
+  FROM (SELECT line_no, size, (line_no - 1) // $rows AS piece FROM materialised))
+GROUP BY piece, (upto - 1) // $bytes
+ORDER BY 1
+"""
+MATERIALISED_LINES = """
+SELECT line_no, byte_offset, raw FROM materialised WHERE line_no BETWEEN $first AND $last ORDER BY line_no
+"""
 
 
 def lines_of_slice(first: int, last: int) -> str:
@@ -222,18 +234,25 @@ WHERE {table}.file_id = $file_id AND {table}.line_no = o.line_no
 UPDATE rejects SET raw = o.original, raw_length = octet_length(o.original) FROM originals o
 WHERE rejects.file_id = $file_id AND rejects.line_no = o.line_no
 """,)
+# DuckDB sizes its read buffers by maximum_object_size: at 256 MiB an array of 300 records
+# of 1 MB each ran out of the 768MB ingest memory; at 64 MiB it loads in 0.6 s (and a record
+# of up to ~128 MiB is still read).
+# `materialised(line_no, byte_offset, raw, size)`: the size is taken while the text is at
+# hand; reading it back from a spilled table of several GB to cut the slices cost 10 s at 5M.
 ARRAY_CHUNK = """
 CREATE OR REPLACE TEMP TABLE materialised AS
-SELECT row_number() OVER () AS line_no, NULL::BIGINT AS byte_offset, json::VARCHAR AS raw
-FROM read_json_objects($path, format = 'array', compression = $compression,
-                       maximum_object_size = 268435456)
+SELECT line_no, byte_offset, raw, strlen(raw) AS size FROM (
+  SELECT row_number() OVER () AS line_no, NULL::BIGINT AS byte_offset, json::VARCHAR AS raw
+  FROM read_json_objects($path, format = 'array', compression = $compression,
+                         maximum_object_size = 67108864))
 """
 PARQUET_COLUMNS = "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet($path))"
 # `@ENTRIES@` is built from the file's own column names, each quoted by store.quote_ident.
 # Null columns are left out, as a JSON Lines record would leave out the field.
 PARQUET_CHUNK = """
 CREATE OR REPLACE TEMP TABLE materialised AS
-SELECT file_row_number + 1 AS line_no, NULL::BIGINT AS byte_offset,
-       to_json(map_from_entries(list_filter([@ENTRIES@], lambda e: e.v IS NOT NULL)))::VARCHAR AS raw
-FROM read_parquet($path, file_row_number = true)
+SELECT line_no, byte_offset, raw, strlen(raw) AS size FROM (
+  SELECT file_row_number + 1 AS line_no, NULL::BIGINT AS byte_offset,
+         to_json(map_from_entries(list_filter([@ENTRIES@], lambda e: e.v IS NOT NULL)))::VARCHAR AS raw
+  FROM read_parquet($path, file_row_number = true))
 """
