@@ -29,8 +29,11 @@ def big_file(path: Path, n: int = 20000) -> Path:
 
 def start(db: Path, *paths: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "FLUENTLOG_CONFIG": str(DEFAULT_CONFIG)}
+    # A shell runs background jobs with SIGINT ignored, and children inherit that (Python then
+    # keeps ignoring it): the tests must not depend on how the suite itself was started.
     return subprocess.Popen([sys.executable, "-c", SLOW_CLI, "ingest", *map(str, paths), "--db", str(db),
-                             "--format", "json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--format", "json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def state(db: Path) -> tuple[int, int]:
