@@ -282,6 +282,16 @@ def test_record_batches_are_bounded_in_bytes_as_well_as_rows() -> None:
     assert max(b.num_rows for b in small.table.to_batches()) == ingest_files.BATCH_ROWS
 
 
+def test_a_json_array_too_large_to_read_says_how_to_load_it() -> None:
+    too_big = ingest_load._unreadable("json-array", 'Invalid Input Error: "maximum_object_size" of 67108864 '
+                                                    'bytes exceeded while reading file "x.json"')
+    no_memory = ingest_load._unreadable("json-array+gzip", "Out of Memory Error: failed to pin block")
+    for message in (too_big, no_memory):
+        assert "jq -c '.[]' FILE > FILE.jsonl" in message and "16 MiB is rejected alone" in message
+    other = ingest_load._unreadable("parquet", "Out of Memory Error: x")
+    assert other == "cannot read as parquet: Out of Memory Error: x"
+
+
 def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         expand([str(tmp_path / "nope.jsonl")])

@@ -22,6 +22,8 @@ from fluentlog.ingest import sql
 from fluentlog.ingest.files import (
     BATCH_BYTES,
     CHUNK_BYTES,
+    MAX_LINE_BYTES,
+    ROW_GROUP_LINES,
     Chunk,
     FileFault,
     HashingReader,
@@ -57,7 +59,7 @@ class IngestOptions:
 
 FOREIGN_BATCH = 20_000  # records mapped in Python per batch handed to the SQL
 # JSON-array and Parquet records judged per statement: two row groups, at most a chunk's bytes.
-MATERIALISED_SLICE = 2 * 122_880
+MATERIALISED_SLICE = 2 * ROW_GROUP_LINES
 MATERIALISED_SLICE_BYTES = CHUNK_BYTES
 SMALL_RECORD = BATCH_BYTES // 2048  # records up to this size on average are judged in place
 
@@ -331,8 +333,8 @@ class _FileLoader:
             self.report.conflicts += verdicts.get("conflict", 0)
 
 
-_AS_LINES = ("as JSON Lines each record is read on its own, in bounded memory, and a record over "
-             "16 MiB is rejected alone: convert it with  jq -c '.[]' FILE > FILE.jsonl  and ingest that")
+_AS_LINES = (f"as JSON Lines each record is read on its own, in bounded memory, and one over "
+             f"{MAX_LINE_BYTES >> 20} MiB is rejected alone: convert it with `jq -c '.[]' FILE > FILE.jsonl`")
 
 
 def _unreadable(fmt: str, detail: str) -> str:
