@@ -25,6 +25,10 @@ from fluentlog.errors import DatabaseBusy, StoreError
 T = TypeVar("T")
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
 _CORRUPT_MARKERS = ("not a valid DuckDB database", "Corrupt database", "checksum")
+# A Ctrl-C that lands while DuckDB reads a registered Arrow table (through Python) comes back
+# as an ordinary error: "counting the rows of the object registered as 'chunk' failed:
+# KeyboardInterrupt". It must stop the run like any Ctrl-C, not fail the file and go on.
+_INTERRUPTED = "failed: KeyboardInterrupt"
 # Nothing may be fetched or loaded behind the user's back: json, parquet and icu are built in.
 _CONNECT_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
@@ -108,6 +112,8 @@ class Store:
         except duckdb.InterruptException:
             raise KeyboardInterrupt from None
         except duckdb.Error as exc:
+            if _INTERRUPTED in str(exc):  # Ctrl-C while DuckDB was calling back into Python
+                raise KeyboardInterrupt from None
             raise _translate(exc, self.path) from exc
         except RuntimeError as exc:
             if "interrupted" in str(exc):  # DuckDB's answer to SIGINT during a query
@@ -122,6 +128,8 @@ class Store:
         except duckdb.InterruptException:
             raise KeyboardInterrupt from None
         except duckdb.Error as exc:
+            if _INTERRUPTED in str(exc):
+                raise KeyboardInterrupt from None
             raise _translate(exc, self.path) from exc
 
     def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:

@@ -79,6 +79,24 @@ def test_ctrl_c_rolls_back_and_exits_130(tmp_path: Path) -> None:
     assert state(db) == (0, 0)
 
 
+def test_ctrl_c_while_duckdb_reads_a_registered_table_is_an_interrupt(tmp_path: Path) -> None:
+    """DuckDB wraps a KeyboardInterrupt raised in the Python it calls (the registered chunk)
+    in an ordinary error; it must still stop the run (it once failed the file with exit 4)."""
+    import pyarrow as pa
+
+    from fluentlog.store import Store
+
+    class Interrupted:
+        def __arrow_c_stream__(self, requested_schema=None):
+            raise KeyboardInterrupt
+
+    with Store.open(tmp_path / "t.duckdb") as store:
+        store.register("chunk", pa.table({"x": [1]}))
+        store._scans["chunk"].table = Interrupted()
+        with pytest.raises(KeyboardInterrupt):
+            store.rows("SELECT count(*) FROM chunk")
+
+
 def test_busy_names_the_fluentlog_command_that_holds_the_lock(tmp_path: Path) -> None:
     data, db = big_file(tmp_path / "big.jsonl", 40000), tmp_path / "t.duckdb"
     proc = start(db, data)
