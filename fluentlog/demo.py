@@ -48,7 +48,8 @@ def run_demo() -> Iterator[tuple[str, str, View]]:
         yield ("2. fluentlog status", "What is loaded. 14-15 Oct have no events at all: an export never arrived.",
                status.view(status.run(store, status.Params())))
         changed = who_changed.run(store, who_changed.Params(target="appointment:APT-1042"))
-        changed.events = Redactor(DEFAULT_PHI).rows(changed.events)  # as for any operator without --reveal
+        redactor = Redactor(DEFAULT_PHI)  # as for any operator without --reveal
+        changed.events = redactor.rows(changed.events)
         yield ("3. fluentlog who-changed appointment:APT-1042",
                "Rescheduled, its interpreter swapped, canceled by an admin, reinstated the next morning "
                "(the patient reference is health data: [redacted]).", who_changed.view(changed))
@@ -66,4 +67,4 @@ def run_demo() -> Iterator[tuple[str, str, View]]:
                               range=TimeRange(since=datetime(2026, 11, 1, tzinfo=UTC)))
         yield ("6. fluentlog timeline --email lee.park@northside.example --since 2026-11-01",
                "One list: the removal, a refused password, the SSO sign-in that worked, an assignment he made.",
-               timeline.view(Redactor(DEFAULT_PHI).rows(timeline.run(store, lee)), lee))
+               timeline.view(redactor.rows(timeline.run(store, lee)), lee))

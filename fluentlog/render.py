@@ -51,10 +51,8 @@ def pretty_json(value: object) -> str:
 
 
 def _time_text(value: object) -> object:
-    if isinstance(value, date):  # datetime is a date too
+    if isinstance(value, (date, time)):  # datetime is a date too
         return jsonable(value)
-    if isinstance(value, time):
-        return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 

@@ -109,11 +109,7 @@ class Store:
     def _run(self, call: Callable[[], T]) -> T:
         try:
             return call()
-        except duckdb.InterruptException:
-            raise KeyboardInterrupt from None
         except duckdb.Error as exc:
-            if _INTERRUPTED in str(exc):  # Ctrl-C while DuckDB was calling back into Python
-                raise KeyboardInterrupt from None
             raise _translate(exc, self.path) from exc
         except RuntimeError as exc:
             if "interrupted" in str(exc):  # DuckDB's answer to SIGINT during a query
@@ -125,11 +121,7 @@ class Store:
         """Stream a large result as Arrow record batches (memory stays bounded)."""
         try:
             yield from _batches(self._con, sql, params or {}, size)
-        except duckdb.InterruptException:
-            raise KeyboardInterrupt from None
         except duckdb.Error as exc:
-            if _INTERRUPTED in str(exc):
-                raise KeyboardInterrupt from None
             raise _translate(exc, self.path) from exc
 
     def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -250,8 +242,11 @@ def _connect(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnect
         delay = min(delay * 2, 0.5)
 
 
-def _translate(exc: duckdb.Error, path: Path) -> Exception:
+def _translate(exc: duckdb.Error, path: Path) -> BaseException:
+    """A DuckDB error as what it means here: Ctrl-C, a busy or corrupt database, or a failure."""
     text = str(exc)
+    if isinstance(exc, duckdb.InterruptException) or _INTERRUPTED in text:
+        return KeyboardInterrupt()
     if any(marker in text for marker in _LOCK_MARKERS):
         return DatabaseBusy(f"database {path} is busy: another process holds its lock{_holder(path)}",
                             hint="wait for the other fluentlog run (or DuckDB session) to finish, "
