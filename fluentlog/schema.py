@@ -5,7 +5,9 @@ Column names that ever reach SQL text come from here, never from user input.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2  # 2: events remember their source; access events a login name
+SCHEMA_VERSION = 3  # 2: events remember their source; access events a login name
+# 3: audit events carry seq, and audit_refs indexes them by entity (fluentlog/entity_index.py)
+UPGRADABLE = ("2",)  # older formats this one upgrades in place on the next write
 
 STREAMS = ("audit", "access")
 
@@ -18,6 +20,7 @@ AUDIT_COLUMNS = (
     ("entity_email", "VARCHAR"), ("related", "JSON"), ("changes", "JSON"),
     ("ip", "VARCHAR"), ("user_agent", "VARCHAR"), ("request_id", "VARCHAR"),
     ("source", "VARCHAR"), ("raw", "VARCHAR"), ("file_id", "INTEGER"), ("line_no", "BIGINT"),
+    ("seq", "BIGINT"),
 )
 ACCESS_COLUMNS = (
     ("event_id", "VARCHAR"), ("occurred_at", "TIMESTAMPTZ"), ("event", "VARCHAR"),
@@ -29,13 +32,15 @@ ACCESS_COLUMNS = (
     ("line_no", "BIGINT"),
 )
 PROVENANCE = ("file_id", "line_no")
+# Where an event sits, not what it says: rising in storage order, read by the entity index.
+PLACEMENT = ("seq",)
 STREAM_TABLES = {"audit": "audit_events", "access": "access_events"}
 STREAM_COLUMNS = {"audit": AUDIT_COLUMNS, "access": ACCESS_COLUMNS}
 
 
 def content_columns(stream: str) -> tuple[str, ...]:
     """Columns that make up an event's content: equal content means a duplicate."""
-    return tuple(name for name, _ in STREAM_COLUMNS[stream] if name not in PROVENANCE)
+    return tuple(name for name, _ in STREAM_COLUMNS[stream] if name not in PROVENANCE + PLACEMENT)
 
 
 def _table(name: str, columns: tuple[tuple[str, str], ...]) -> str:
@@ -54,6 +59,7 @@ DDL = (
   ingested_at TIMESTAMPTZ NOT NULL, operator VARCHAR NOT NULL, source VARCHAR NOT NULL)""",
     _table("audit_events", AUDIT_COLUMNS),
     _table("access_events", ACCESS_COLUMNS),
+    "CREATE TABLE IF NOT EXISTS audit_refs (h UINTEGER NOT NULL, v INTEGER NOT NULL)",
     """CREATE TABLE IF NOT EXISTS rejects (
   file_id INTEGER NOT NULL, line_no BIGINT NOT NULL, byte_offset BIGINT,
   reason VARCHAR NOT NULL, raw BLOB, raw_length BIGINT)""",
@@ -63,4 +69,9 @@ DDL = (
     """CREATE TABLE IF NOT EXISTS conflicts (
   stream VARCHAR NOT NULL, event_id VARCHAR NOT NULL, file_id INTEGER NOT NULL,
   line_no BIGINT NOT NULL, incoming JSON, stored JSON, detected_at TIMESTAMPTZ NOT NULL)""",
+)
+# Format 2 -> 3: existing events get seq in storage order; the entity index is then built whole.
+UPGRADE_FROM_2 = (
+    "ALTER TABLE audit_events ADD COLUMN seq BIGINT",
+    "UPDATE audit_events SET seq = rowid",
 )

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import duckdb
 import pyarrow as pa
 
-from fluentlog import schema
+from fluentlog import entity_index, schema
 from fluentlog.errors import DatabaseBusy, StoreError
 
 T = TypeVar("T")
@@ -84,7 +84,7 @@ class Store:
                              hint="load exports with: fluentlog ingest PATH...")
         if tables:
             version = self.scalar("SELECT value FROM meta WHERE key = 'schema_version'")
-            if version is not None and version != str(schema.SCHEMA_VERSION):
+            if version is not None and version not in (str(schema.SCHEMA_VERSION), *schema.UPGRADABLE):
                 raise StoreError(
                     f"{self.path} was made by a fluentlog with store format {version}; this one reads format "
                     f"{schema.SCHEMA_VERSION}",
@@ -92,10 +92,19 @@ class Store:
                          "the old one stays readable by the fluentlog that made it")
 
     def create_schema(self) -> None:
-        for ddl in schema.DDL:
-            self.execute(ddl)
-        self.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', $v)",
-                     {"v": str(schema.SCHEMA_VERSION)})
+        """Create the tables, or bring an older format up to date (one transaction)."""
+        with self.transaction():
+            version = self.scalar("SELECT value FROM meta WHERE key = 'schema_version'") \
+                if self.has_table("meta") else None
+            if version == "2":
+                for statement in schema.UPGRADE_FROM_2:
+                    self.execute(statement)
+            for ddl in schema.DDL:
+                self.execute(ddl)
+            self.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', $v)",
+                         {"v": str(schema.SCHEMA_VERSION)})
+            if not entity_index.usable(self):  # new, upgraded, or made with another DuckDB's hash
+                entity_index.rebuild(self)
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._run(lambda: self._con.execute(sql, params or {}))

@@ -13,10 +13,11 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
-from fluentlog import ledger
+from fluentlog import entity_index, ledger
 from fluentlog.errors import DatabaseBusy, FluentlogError
 from fluentlog.ingest import sql
 from fluentlog.ingest.files import (
@@ -101,6 +102,7 @@ def ingest_file(store: Store, path: Path, options: IngestOptions,
                 report.sha256, content_sha256 = loader.load_foreign(path, report.format, gzipped)
             _skip_if_known(store, report)
             loader.reconcile()
+            loader.index()
             if options.strict and report.rejected:
                 report.status, report.error = "failed", (
                     f"{report.rejected} record(s) rejected and --strict is set: nothing of this file stored")
@@ -166,6 +168,7 @@ class _FileLoader:
         self.fast_stream: str | None = options.kind
         self._parse_params = {"source_tz": options.source_timezone, "kind": options.kind}
         self._insert_params = {"file_id": file_id, "source": source.name}
+        self._next_seq = store.scalar(sql.NEXT_SEQ)
 
     def load(self, path: Path, fmt: str, gzipped: bool, progress: Progress | None) -> tuple[str, str]:
         """Load the file; its SHA-256, and that of its (decompressed) content."""
@@ -274,7 +277,7 @@ class _FileLoader:
         if self.fast_stream is None:  # a guess from the first lines; a wrong one only costs time
             self.fast_stream = "access" if store.scalar(sql.LOOKS_LIKE_ACCESS) else "audit"
         fast = self.fast_stream
-        inserted = store.scalar(sql.FAST_INSERT[fast], {**self._parse_params, **self._insert_params})
+        inserted = self._insert(sql.FAST_INSERT[fast], fast, self._parse_params)
         self.candidates[fast] += inserted
         if inserted:
             for name, count in store.rows(sql.NEW_FIELDS_INSERTED[fast], span):
@@ -300,10 +303,23 @@ class _FileLoader:
         for name, count in store.rows(sql.NEW_FIELDS):
             report.new_fields[name] += count
         for stream, count in store.rows(sql.KIND_COUNTS):
-            store.execute(sql.INSERT_STAGED[stream], self._insert_params)
+            self._insert(sql.INSERT_STAGED[stream], stream)
             self.candidates[stream] += count
             if count > fast_inserted:  # this file is mostly the other kind: switch fast paths
                 self.fast_stream = stream
+
+    def _insert(self, statement: str, stream: str, extra: dict[str, Any] | None = None) -> int:
+        """Run an INSERT of `stream` events; number new audit events on from the last seq."""
+        inserted = self.store.scalar(statement, {**(extra or {}), **self._insert_params})
+        if stream == "audit":
+            self.store.execute(sql.NUMBER, {"seq": self._next_seq})
+            self._next_seq += inserted
+        return inserted
+
+    def index(self) -> None:
+        """Add this file's audit events to the entity index (after reconcile: no duplicates)."""
+        if self.candidates["audit"]:
+            self.store.execute(entity_index.ADD_FILE, {"file_id": self.file_id})
 
     def _apply_strict_checks(self) -> None:
         suspects = self.store.rows(sql.SUSPECTS)

@@ -120,24 +120,30 @@ def _columns(stream: str, text: str) -> str:
 _CLUSTER = {"audit": "st.s.actor.email, st.ts", "access": "st.s.user.email, st.ts"}
 
 
+def _insert(stream: str, rows: str) -> str:
+    """INSERT the (ordered) rows; audit events get their seq from NUMBER afterwards."""
+    table = schema.STREAM_TABLES[stream]
+    if "seq" not in dict(schema.STREAM_COLUMNS[stream]):
+        return f"INSERT INTO {table}\n{rows}"
+    return f"INSERT INTO {table}\nSELECT *, NULL FROM (\n{rows})"
+
+
 def _fast_insert(stream: str) -> str:
     """The hot path: one pass over the chunk inserts every clean record of `stream`.
     Anything else stays behind for the slow path (REST, then STAGE). Every accepted
     record goes straight in; the reconcile step takes duplicates out again."""
-    return (EACH[stream].pipeline("lines", keep_text=True) + f"""
-INSERT INTO {schema.STREAM_TABLES[stream]}
+    return EACH[stream].pipeline("lines", keep_text=True) + "\n" + _insert(stream, f"""
 SELECT {_columns(stream, 'st.text')}, $file_id, st.line_no FROM judged st
 WHERE st.kind = '{stream}' AND st.reason IS NULL AND NOT st.suspect
 ORDER BY {_CLUSTER[stream]}""")
 
 
 def _insert_staged(stream: str) -> str:
-    return f"""
-INSERT INTO {schema.STREAM_TABLES[stream]}
+    return _insert(stream, f"""
 SELECT {_columns(stream, 'l.text')}, $file_id, st.line_no FROM {_FROM_STAGE}
 WHERE st.reason IS NULL AND st.kind = '{stream}'
 ORDER BY {_CLUSTER[stream]}
-"""
+""")
 
 
 def _new_fields_inserted(stream: str) -> str:
@@ -221,6 +227,13 @@ REMOVE_HITS = {s: _remove_hits(s) for s in schema.STREAMS}
 HIT_COUNTS = "SELECT verdict, count(*) FROM hits GROUP BY verdict"
 
 NEXT_FILE_ID = "SELECT coalesce(max(file_id), 0) + 1 FROM files"
+NEXT_SEQ = "SELECT coalesce(max(seq) + 1, 0) FROM audit_events"
+# The audit events just inserted, numbered $seq, $seq + 1, ... in storage order (their rowids
+# rise in insertion order). Numbering inside the INSERT (row_number or nextval) keeps DuckDB
+# from writing the rows on both cores: +0.8 s per 1M events; this UPDATE costs ~0.35 s.
+NUMBER = """
+UPDATE audit_events SET seq = $seq + rowid - (SELECT min(rowid) FROM audit_events WHERE seq IS NULL)
+WHERE seq IS NULL"""
 FILES_OF_SIZE = "SELECT count(*) FROM files WHERE size = $size"
 FIND_SHA = "SELECT path, ingested_at, operator FROM files WHERE sha256 = $sha ORDER BY file_id LIMIT 1"
 INSERT_FILE = """

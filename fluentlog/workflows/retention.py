@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from fluentlog import ledger, schema
+from fluentlog import entity_index, ledger, schema
 from fluentlog.store import Store
 from fluentlog.view import Section, View
 
@@ -40,6 +40,7 @@ def run(store: Store, params: Params) -> dict[str, Any]:
                               for (f,) in store.rows(ledger.FILES_BEFORE[stream], {"cutoff": params.cutoff})})
             for stream in schema.STREAMS:
                 store.execute(_DELETE[stream], {"cutoff": params.cutoff})
+            entity_index.rebuild(store)  # no entries left for deleted events
             # The purge is recorded in the ledger, so that verify does not read it as tampering.
             after = ledger.digests(store, ledger.DIGEST_OF_FILES, {"file_ids": touched})
             ledger.append(store, "retention", {

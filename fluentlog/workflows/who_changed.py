@@ -14,13 +14,14 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
+from fluentlog import entity_index
 from fluentlog.errors import UsageError
 from fluentlog.store import Store
 from fluentlog.timeparse import TimeRange
 from fluentlog.view import Section, View
 from fluentlog.workflows.common import BIG_LIMIT, change_text, changes_of, json_needle, mixed_sources, related_of
 
-_RELATED = "from_json(e.related, '[{\"type\":\"VARCHAR\",\"id\":\"VARCHAR\"}]')"
+_RELATED = entity_index.RELATED  # the index holds what these filters can match
 # One WHERE per kind of target; contains() on the JSON text is a cheap prefilter before parsing it.
 _TARGETS = {
     "entity": f"""(e.entity_type = $type AND e.entity_id = $id)
@@ -43,19 +44,19 @@ _FILTERS = {
 }
 # The ids a user entity with that email has had (an email target also matches `related`).
 USER_IDS = """
-SELECT coalesce(list(DISTINCT entity_id), []) FROM audit_events
-WHERE entity_type = 'user' AND lower(entity_email) = lower($email)
-"""
+SELECT coalesce(list(DISTINCT entity_id), []) FROM audit_events e
+WHERE e.entity_type = 'user' AND lower(e.entity_email) = lower($email)"""
 LOADED = "SELECT min(occurred_at), max(occurred_at) FROM audit_events"
 
 
 @functools.cache
-def _where(kind: str, filters: frozenset[str]) -> str:
-    conditions = [f"({_TARGETS[kind]})", *(_FILTERS[f] for f in sorted(filters))]
+def _where(kind: str, filters: frozenset[str], near: str | None) -> str:
+    """`near` is the entity index's term on e.seq (from entity_index.prefilter), if any."""
+    conditions = [*([near] if near else []), f"({_TARGETS[kind]})", *(_FILTERS[f] for f in sorted(filters))]
     return "\nWHERE " + "\n  AND ".join(conditions)
 
 
-def history_sql(kind: str, filters: frozenset[str]) -> str:
+def history_sql(kind: str, filters: frozenset[str], near: str | None = None) -> str:
     # Matching on rowid first reads only the filter's columns; the others are then fetched for
     # the few matching rows (3x faster at 5M events than one filtered scan of every column).
     return (f"""
@@ -63,15 +64,15 @@ SELECT * FROM (
   SELECT event_id, occurred_at, actor_email, actor_name, actor_role, action,
          entity_type, entity_id, changes, related, ip, source
   FROM audit_events
-  WHERE rowid IN (SELECT e.rowid FROM audit_events e{_where(kind, filters)})
+  WHERE rowid IN (SELECT e.rowid FROM audit_events e{_where(kind, filters, near)})
   ORDER BY occurred_at DESC, event_id DESC
   LIMIT $limit
 ) ORDER BY occurred_at, event_id
 """)
 
 
-def count_sql(kind: str, filters: frozenset[str]) -> str:
-    return "SELECT count(*) FROM audit_events e" + _where(kind, filters)
+def count_sql(kind: str, filters: frozenset[str], near: str | None = None) -> str:
+    return "SELECT count(*) FROM audit_events e" + _where(kind, filters, near)
 
 
 @dataclass(frozen=True)
@@ -131,21 +132,37 @@ def run(store: Store, params: Params) -> Result:
     filters = {"actor": params.actor, "action": params.action,
                "since": params.range.since, "until": params.range.until}
     values = {k: v for k, v in filters.items() if v is not None}
+    indexed = entity_index.usable(store)
     if target.email:
         kind = "email"
-        values.update(email=target.email, ids=store.scalar(USER_IDS, {"email": target.email}))
+        near, where = _near(store, indexed, [], [target.email])
+        values.update(email=target.email, ids=store.scalar(USER_IDS + _and(near), {**where, "email": target.email}))
+        near, where = _near(store, indexed, values["ids"], [target.email])
     else:
         kind = "entity" if target.entity_type else "id"
         values.update(id=target.entity_id, needle=json_needle(target.entity_id))
         if target.entity_type:
             values["type"] = target.entity_type
+        near, where = _near(store, indexed, [target.entity_id], [])
+    values.update(where)
     active = frozenset(k for k in filters if k in values)
-    events = store.query(history_sql(kind, active), {**values, "limit": params.limit or BIG_LIMIT}).to_pylist()
+    events = store.query(history_sql(kind, active, near), {**values, "limit": params.limit or BIG_LIMIT}).to_pylist()
     left_out = 0
     if params.limit is not None and len(events) == params.limit:
-        left_out = store.scalar(count_sql(kind, active), values) - len(events)
+        left_out = store.scalar(count_sql(kind, active, near), values) - len(events)
     loaded = store.rows(LOADED)[0]
     return Result(target, events, left_out, loaded)
+
+
+def _near(store: Store, indexed: bool, ids: list[str], emails: list[str]) -> tuple[str | None, dict[str, Any]]:
+    """The entity index's term for rows naming `ids` or `emails`, and its parameters; no term
+    when there is no index or it would not narrow the scan."""
+    found = entity_index.prefilter(entity_index.blocks(store, ids, emails)) if indexed else None
+    return found if found is not None else (None, {})
+
+
+def _and(term: str | None) -> str:
+    return f"\n  AND {term}" if term else ""
 
 
 def document(event: dict[str, Any]) -> dict[str, Any]:

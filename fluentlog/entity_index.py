@@ -1,0 +1,116 @@
+"""The entity index: which blocks of audit_events name an id, or a user entity's email.
+
+who-changed matches an entity wherever a row names it (its own id, or an item of `related`), so
+no order of the table lets DuckDB skip rows for it: without help every question reads every row.
+Each audit event carries `seq`, rising in storage order; `audit_refs` holds one (key hash,
+seq block) pair per key and block, sorted per ingested file, so a lookup reads a few of its row
+groups and the question is then asked of the named blocks only. The index is derived data: a
+hash collision only costs a block's scan, and it is used only while it is known to be complete.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fluentlog.store import Store
+
+BLOCK_BITS = 14  # 16,384 events per block: 8 of DuckDB's vectors
+HASH_BITS = 24  # a false hit per lookup is rare below ~16M distinct keys per file
+MAX_RANGES = 16  # more runs of blocks than this: one bounded scan with a list test instead
+MAX_BLOCKS = 256  # more blocks than this: the entity is everywhere; scan the table as before
+
+# The same parse of `related` the who-changed filters use, so the index holds exactly what
+# they can match. Leniency is DuckDB's: items that are not objects give NULL ids.
+RELATED = "from_json(e.related, '[{\"type\":\"VARCHAR\",\"id\":\"VARCHAR\"}]')"
+
+
+def key_hash(expr: str) -> str:
+    """SQL for the stored hash of a key (DuckDB's hash; see PROBE for when it may change)."""
+    return f"(hash({expr}) >> {64 - HASH_BITS})::UINTEGER"
+
+
+def user_key(email_expr: str) -> str:
+    """The key of a user entity's email (ids are keys as they are)."""
+    return f"'u:' || lower({email_expr})"
+
+
+# Every key an audit row can be found by.
+_KEYS = f"""
+SELECT e.entity_id AS k, e.seq FROM audit_events e WHERE @WHERE@
+UNION ALL SELECT {user_key('e.entity_email')}, e.seq FROM audit_events e
+  WHERE @WHERE@ AND e.entity_type = 'user' AND e.entity_email IS NOT NULL
+UNION ALL SELECT unnest(list_transform({RELATED}, lambda r: r.id)), e.seq FROM audit_events e
+  WHERE @WHERE@ AND e.related IS NOT NULL
+"""
+_INSERT = f"""
+INSERT INTO audit_refs
+SELECT DISTINCT {key_hash('k')} AS h, (seq >> {BLOCK_BITS})::INTEGER AS v
+FROM ({_KEYS}) WHERE k IS NOT NULL
+ORDER BY h, v
+"""
+ADD_FILE = _INSERT.replace("@WHERE@", "e.file_id = $file_id")
+REBUILD = ("DELETE FROM audit_refs", _INSERT.replace("@WHERE@", "true"))
+
+# DuckDB's hash() and lower() may change between DuckDB versions; the index then no longer
+# matches its keys. The probe's value is stored with the index: a store whose probe differs
+# is queried without the index (read-only) or has it rebuilt (the next write).
+_PROBE_TEXT = "'Ünïcode İ K ß@Example.ORG'"
+PROBE = f"SELECT ({key_hash(user_key(_PROBE_TEXT))})::VARCHAR"
+PROBE_MATCHES = f"SELECT count(*) FROM meta WHERE key = 'entity_index' AND value = ({PROBE})"
+SET_PROBE = f"INSERT OR REPLACE INTO meta SELECT 'entity_index', ({PROBE})"
+
+# The blocks that may hold a row with one of the keys.
+_BLOCKS = "SELECT DISTINCT v FROM audit_refs WHERE h IN ({hashes}) ORDER BY v"
+
+
+def rebuild(store: Store) -> None:
+    """Index every stored audit event anew (a new or upgraded store, another DuckDB's hash,
+    or after a purge, which would leave entries for deleted events)."""
+    for statement in (*REBUILD, SET_PROBE):
+        store.execute(statement)
+
+
+def usable(store: Store) -> bool:
+    """Is the index complete and built by this DuckDB's hash? (A store of format 2 has none,
+    nor a probe.)"""
+    return bool(store.scalar(PROBE_MATCHES))
+
+
+def blocks(store: Store, ids: list[str], emails: list[str]) -> list[int]:
+    """The seq blocks of every row that names one of `ids` or the user entity of `emails`."""
+    keys = {f"k{i}": key for i, key in enumerate(ids)}
+    hashes = [key_hash(f"${name}") for name in keys]
+    for i, email in enumerate(emails):
+        keys[f"e{i}"] = email
+        hashes.append(key_hash(user_key(f"$e{i}")))
+    if not hashes:
+        return []
+    return [v for (v,) in store.rows(_BLOCKS.format(hashes=", ".join(hashes)), keys)]
+
+
+def prefilter(found: list[int]) -> tuple[str, dict[str, Any]] | None:
+    """A WHERE term on `e.seq` for the blocks (None: too many to help), and its parameters.
+
+    Runs of blocks become `seq BETWEEN` ranges, which DuckDB answers from its zone maps; past
+    MAX_RANGES an OR of ranges costs more than it saves, so one range round all of them
+    bounds the scan and a list test picks the blocks."""
+    if len(found) > MAX_BLOCKS:
+        return None
+    if not found:
+        return "false", {}
+    runs: list[list[int]] = []
+    for v in found:
+        if runs and runs[-1][1] == v - 1:
+            runs[-1][1] = v
+        else:
+            runs.append([v, v])
+    span = {"seq_lo": found[0] << BLOCK_BITS, "seq_hi": ((found[-1] + 1) << BLOCK_BITS) - 1}
+    if len(runs) > MAX_RANGES:
+        return (f"e.seq BETWEEN $seq_lo AND $seq_hi AND list_contains($seq_blocks, e.seq >> {BLOCK_BITS})",
+                {**span, "seq_blocks": found})
+    terms, params = [], {}
+    for i, (first, last) in enumerate(runs):
+        terms.append(f"e.seq BETWEEN $seq_lo{i} AND $seq_hi{i}")
+        params[f"seq_lo{i}"], params[f"seq_hi{i}"] = first << BLOCK_BITS, ((last + 1) << BLOCK_BITS) - 1
+    return "(" + " OR ".join(terms) + ")", params
