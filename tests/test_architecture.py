@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,23 @@ def test_core_imports_without_typer_or_rich() -> None:
 def test_help_path_does_not_import_duckdb_or_pyarrow() -> None:
     loaded = _loaded_after("from fluentlog import cli; import fluentlog.cli.commands")
     assert "duckdb" not in loaded and "pyarrow" not in loaded
+
+
+def test_who_changed_as_json_does_not_import_pyarrow(tmp_path: Path) -> None:
+    """A short answer in JSON needs no Arrow: importing pyarrow would cost ~20 ms of every run."""
+    from conftest import load, owner_config
+    db = tmp_path / "s.duckdb"
+    load(db, ROOT / "sample_data" / "audit.jsonl")
+    code = ("import sys\nfrom fluentlog.cli.boundary import main\n"
+            f"sys.argv = ['fluentlog', 'who-changed', 'appointment:APT-1042', '--db', {str(db)!r},"
+            " '--format', 'json']\n"
+            "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
+            "print(' '.join(sys.modules), file=sys.stderr)")
+    env = {**os.environ, "FLUENTLOG_CONFIG": str(owner_config(tmp_path)), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert '"event_id"' in done.stdout
+    loaded = set(done.stderr.split())
+    assert "duckdb" in loaded and "pyarrow" not in loaded
 
 
 def test_only_store_imports_duckdb() -> None:

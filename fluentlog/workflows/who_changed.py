@@ -9,10 +9,8 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-import pyarrow as pa
 
 from fluentlog import entity_index
 from fluentlog.errors import UsageError
@@ -20,6 +18,9 @@ from fluentlog.store import Store
 from fluentlog.timeparse import TimeRange
 from fluentlog.view import Section, View
 from fluentlog.workflows.common import BIG_LIMIT, change_text, changes_of, json_needle, mixed_sources, related_of
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _RELATED = entity_index.RELATED  # the index holds what these filters can match
 # One WHERE per kind of target; contains() on the JSON text is a cheap prefilter before parsing it.
@@ -146,7 +147,7 @@ def run(store: Store, params: Params) -> Result:
         near, where = _near(store, indexed, [target.entity_id], [])
     values.update(where)
     active = frozenset(k for k in filters if k in values)
-    events = store.query(history_sql(kind, active, near), {**values, "limit": params.limit or BIG_LIMIT}).to_pylist()
+    events = store.records(history_sql(kind, active, near), {**values, "limit": params.limit or BIG_LIMIT})
     left_out = 0
     if params.limit is not None and len(events) == params.limit:
         left_out = store.scalar(count_sql(kind, active, near), values) - len(events)
@@ -173,9 +174,23 @@ def document(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def view(result: Result, zone: str = "UTC") -> View:
-    tz = ZoneInfo(zone)
     rows = result.events
     docs = [document(e) for e in rows]
+    notes, warnings = [], []
+    if result.left_out:
+        warnings.append(f"{result.left_out} older event(s) left out by --limit; showing the newest {len(rows)}.")
+    if not rows:
+        first, last = result.loaded
+        span = (f"the audit log loaded runs from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"
+                if first else "no audit events are loaded yet (fluentlog ingest PATH...)")
+        notes.append(f"Nothing matched {result.target.describe()}; {span}.")
+    return View(docs, notes=notes, warnings=warnings,
+                tables=lambda: _tables(result, docs, ZoneInfo(zone)))
+
+
+def _tables(result: Result, docs: list[dict[str, Any]], tz: ZoneInfo) -> tuple[list[Section], pa.Table]:
+    import pyarrow as pa
+    rows = result.events
     shown = pa.table({
         "time": pa.array([e["occurred_at"] for e in rows], pa.timestamp("us", "UTC")),
         "actor": [f"{e['actor_name'] or ''} <{e['actor_email'] or '?'}>".strip() for e in rows],
@@ -196,16 +211,8 @@ def view(result: Result, zone: str = "UTC") -> View:
         "ip": pa.array([d["ip"] for d in docs], pa.string()),
         "source": pa.array([d["source"] for d in docs], pa.string()),
     })
-    notes, warnings = [], []
-    if result.left_out:
-        warnings.append(f"{result.left_out} older event(s) left out by --limit; showing the newest {len(rows)}.")
-    if not rows:
-        first, last = result.loaded
-        span = (f"the audit log loaded runs from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"
-                if first else "no audit events are loaded yet (fluentlog ingest PATH...)")
-        notes.append(f"Nothing matched {result.target.describe()}; {span}.")
     title = f"Who changed {result.target.describe()} (oldest first)"
-    return View(docs, [Section(shown, title=title)], notes, warnings, csv=flat)
+    return [Section(shown, title=title)], flat
 
 
 def _flat(value: Any) -> str:
