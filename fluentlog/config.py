@@ -13,13 +13,14 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fluentlog.access import BUILT_IN, MASKABLE, RIGHTS, Role
 from fluentlog.errors import ConfigError
-from fluentlog.sources import mapping as source_mapping
-from fluentlog.sources import presets
+
+if TYPE_CHECKING:  # the mappings are parsed only when a config defines [sources.NAME]
+    from fluentlog.sources import mapping as source_mapping
 
 CONFIG_ENV = "FLUENTLOG_CONFIG"
 DB_ENV = "FLUENTLOG_DB"
@@ -284,6 +285,8 @@ def _retention(data: Mapping[str, Any], path: Path) -> str:
 
 
 def _sources(table: Any, path: Path) -> dict[str, source_mapping.Source]:
+    from fluentlog.sources import mapping as source_mapping
+    from fluentlog.sources import presets
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: `sources` must hold tables: [sources.NAME]")
     result = {}
