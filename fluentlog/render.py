@@ -12,15 +12,14 @@ import re
 import sys
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo
 
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from fluentlog.view import View, jsonable, neutralise_formula
+
+if TYPE_CHECKING:  # Rich is imported when a table is drawn: data written as text needs none (~15 ms)
+    from rich.console import Console
+    from rich.text import Text
 
 
 class Format(StrEnum):
@@ -57,6 +56,8 @@ def _time_text(value: object) -> object:
 
 
 def render(view: View, fmt: Format, out: Console, err: Console, tz: str = "UTC") -> None:
+    if view.warnings or view.notes:
+        from rich.text import Text
     for warning in view.warnings:
         err.print(Text(f"fluentlog: {warning}"))
     if fmt is Format.json:
@@ -79,6 +80,7 @@ def inert(value: str) -> str:
 
 
 def cell(value: Any, zone: ZoneInfo) -> Text:
+    from rich.text import Text
     if value is None:
         return Text("—", style="dim")
     if isinstance(value, datetime):
@@ -93,6 +95,8 @@ def cell(value: Any, zone: ZoneInfo) -> Text:
 
 
 def _write_tables(view: View, out: Console, zone: ZoneInfo) -> None:
+    from rich import box
+    from rich.table import Table
     for section in view.sections:
         if section.table.num_rows == 0:
             continue  # an empty table says less than the note that explains it

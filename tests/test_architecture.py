@@ -30,8 +30,8 @@ def test_help_path_does_not_import_duckdb_or_pyarrow() -> None:
     assert "duckdb" not in loaded and "pyarrow" not in loaded
 
 
-def test_who_changed_as_json_does_not_import_pyarrow(tmp_path: Path) -> None:
-    """A short answer in JSON needs no Arrow: importing pyarrow would cost ~20 ms of every run."""
+def test_who_changed_as_json_imports_neither_pyarrow_nor_rich(tmp_path: Path) -> None:
+    """A short answer in JSON needs no Arrow and no Rich: importing them costs ~35 ms a run."""
     from conftest import load, owner_config
     db = tmp_path / "s.duckdb"
     load(db, ROOT / "sample_data" / "audit.jsonl")
@@ -44,7 +44,7 @@ def test_who_changed_as_json_does_not_import_pyarrow(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert '"event_id"' in done.stdout
     loaded = set(done.stderr.split())
-    assert "duckdb" in loaded and "pyarrow" not in loaded
+    assert "duckdb" in loaded and "pyarrow" not in loaded and "rich" not in loaded
 
 
 def test_only_store_imports_duckdb() -> None:

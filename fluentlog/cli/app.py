@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from fluentlog import __version__
 from fluentlog.errors import FluentlogError, UsageError
@@ -21,6 +20,8 @@ from fluentlog.render import Format, default_format
 
 if TYPE_CHECKING:
     from datetime import timedelta
+
+    from rich.console import Console
 
     from fluentlog.config import Config
     from fluentlog.redact import Redactor
@@ -43,8 +44,32 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class LazyConsole:
+    """A Rich console made on first use. JSON, JSON Lines and CSV go to its plain `file`, so a
+    run that writes only data, or only an error line, does not import Rich (~15 ms)."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    @property
+    def file(self) -> Any:
+        return sys.stderr if self._options.get("stderr") else sys.stdout  # as Rich's own default
+
+    def real(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+
+out = LazyConsole(highlight=False, soft_wrap=False)
+err = LazyConsole(stderr=True, highlight=False, soft_wrap=True)
 _debug = False
 
 DbOpt = Annotated[Path | None, typer.Option(
@@ -271,7 +296,7 @@ class _progress:
             return
         if self._bar is None:
             from rich.progress import Progress
-            self._bar = Progress(console=err, transient=True)
+            self._bar = Progress(console=err.real(), transient=True)
             self._bar.start()
             self._tasks: dict[Path, object] = {}
         if path not in self._tasks:
