@@ -90,17 +90,23 @@ def test_the_index_narrows_the_scan_and_the_answers_are_not_empty(store_path: Pa
         assert entity_index.blocks(store, ["appointment-that-is-not-there"], []) == []
 
 
-@pytest.mark.parametrize("tier", ["list", "scan"])
-def test_entities_in_many_blocks_agree_too(store_path: Path, tier: str, monkeypatch) -> None:
-    """Past MAX_RANGES runs of blocks a list test picks them; past MAX_BLOCKS the table is scanned."""
+def test_entities_in_many_runs_of_blocks_are_found_by_the_plain_scan(store_path: Path, monkeypatch) -> None:
+    """Past MAX_RANGES runs of blocks the index does not narrow the scan; answers stay the same."""
     monkeypatch.setattr(entity_index, "MAX_RANGES", 0)
-    if tier == "scan":
-        monkeypatch.setattr(entity_index, "MAX_BLOCKS", 0)
     with Store.open(store_path, read_only=True) as store:
-        found = entity_index.prefilter(entity_index.blocks(store, ["INT-7"], []))
-        assert (found is None) == (tier == "scan")
+        assert entity_index.prefilter(entity_index.blocks(store, ["INT-7"], [])) is None
         for target in ("INT-7", "appointment:APT-00001", "ana.ruiz@x.example"):
             _same(*_both(store, who_changed.Params(target), monkeypatch))
+
+
+def test_blocks_of_many_ids_and_emails_at_once(store_path: Path) -> None:
+    with Store.open(store_path, read_only=True) as store:
+        one = set(entity_index.blocks(store, ["APT-00001"], []))
+        other = set(entity_index.blocks(store, [], ["ANA.RUIZ@x.example"]))
+        many = [f"APT-{i:05d}" for i in range(3000)]
+        assert set(entity_index.blocks(store, ["APT-00001", "nope"], ["ana.ruiz@X.example"])) == one | other
+        assert set(entity_index.blocks(store, many, [])) >= one
+        assert entity_index.blocks(store, [], []) == []
 
 
 def test_every_audit_event_has_a_seq_rising_in_storage_order(store_path: Path) -> None:
@@ -151,13 +157,20 @@ def test_a_format_2_store_is_read_as_it_is_and_upgraded_by_the_next_write(tmp_pa
     assert cli("verify", "--db", str(db)).code == 0  # the upgrade changed no event
 
 
-def test_an_index_made_with_another_hash_is_not_used_but_rebuilt(tmp_path: Path, store_path: Path) -> None:
-    """DuckDB's hash() may change between versions: a probe value stored with the index says so."""
+@pytest.mark.parametrize("built_with", ["another-sql", "hash"])
+def test_an_index_built_another_way_is_not_used_but_rebuilt(tmp_path: Path, store_path: Path,
+                                                            built_with: str) -> None:
+    """Another block size or key set (another fluentlog), or another DuckDB's hash(): the
+    fingerprint stored with the index says so, and the index is not trusted."""
     db = tmp_path / "moved.duckdb"
     db.write_bytes(store_path.read_bytes())
     with Store.open(db) as store:
-        store.execute("UPDATE meta SET value = 'another' WHERE key = 'entity_index'")
-        store.execute("UPDATE audit_refs SET h = h + 1")
+        stored = store.scalar("SELECT value FROM meta WHERE key = 'entity_index'")
+        assert stored == store.scalar(entity_index.FINGERPRINT)
+        sql, version, probe = stored.split(" ")
+        changed = f"x{sql} {version} {probe}" if built_with == "another-sql" else f"{sql} {version} 1{probe}"
+        store.execute("UPDATE meta SET value = $v WHERE key = 'entity_index'", {"v": changed})
+        store.execute("UPDATE audit_refs SET v = v * 8 + 1, h = h + 1")
     with Store.open(db, read_only=True) as store:
         assert not entity_index.usable(store)
         assert len(who_changed.run(store, who_changed.Params("appointment:APT-00001")).events) == 8
