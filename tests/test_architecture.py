@@ -30,14 +30,16 @@ def test_help_path_does_not_import_duckdb_or_pyarrow() -> None:
     assert "duckdb" not in loaded and "pyarrow" not in loaded
 
 
-def test_who_changed_as_json_imports_neither_pyarrow_nor_rich(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["who-changed", "appointment:APT-1042"],
+                                     ["signins", "--email", "dana.ruiz@northside.example"],
+                                     ["timeline", "--email", "dana.ruiz@northside.example"]])
+def test_answers_in_json_import_neither_pyarrow_nor_rich(tmp_path: Path, command: list[str]) -> None:
     """A short answer in JSON needs no Arrow and no Rich: importing them costs ~35 ms a run."""
     from conftest import load, owner_config
     db = tmp_path / "s.duckdb"
-    load(db, ROOT / "sample_data" / "audit.jsonl")
+    load(db, ROOT / "sample_data" / "audit.jsonl", ROOT / "sample_data" / "access.jsonl")
     code = ("import sys\nfrom fluentlog.cli.boundary import main\n"
-            f"sys.argv = ['fluentlog', 'who-changed', 'appointment:APT-1042', '--db', {str(db)!r},"
-            " '--format', 'json']\n"
+            f"sys.argv = ['fluentlog', *{command!r}, '--db', {str(db)!r}, '--format', 'json']\n"
             "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
             "print(' '.join(sys.modules), file=sys.stderr)")
     env = {**os.environ, "FLUENTLOG_CONFIG": str(owner_config(tmp_path)), "PYTHONPATH": str(ROOT)}

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-import pyarrow as pa
 
 from fluentlog.config import Detect
 from fluentlog.errors import UsageError
@@ -21,6 +19,9 @@ from fluentlog.timeparse import TimeRange
 from fluentlog.view import Section, View
 from fluentlog.workflows import findings as fd
 from fluentlog.workflows.common import mixed_sources
+
+if TYPE_CHECKING:  # Arrow is needed for table and CSV output only
+    import pyarrow as pa
 
 _COLUMNS = """event_id, occurred_at, user_email AS email, user_id, event, outcome, method, reason, ip,
        country, city, lat, lon, device_id, user_agent, user_name AS login, source"""
@@ -77,7 +78,7 @@ def run(store: Store, params: Params) -> Result:
     history_from = since - timedelta(days=params.detect.baseline_days) if since else None
     sql, who = ((BY_EMAIL, params.email) if params.email else (BY_LOGIN, params.user) if params.user
                 else (BY_IP, params.ip))
-    history = store.query(sql, {"who": who, "from": history_from, "until": until}).to_pylist()
+    history = store.records(sql, {"who": who, "from": history_from, "until": until})
     in_range = params.range.contains
     d = params.detect
     bursts = fd.repeated_failures(history, d)
@@ -113,6 +114,7 @@ def view(result: Result, zone: str = "UTC") -> View:
 
 
 def _tables(result: Result, doc: dict[str, Any], who: str, tz: ZoneInfo) -> tuple[list[Section], pa.Table]:
+    import pyarrow as pa
     summary = doc["summary"]
     summary_table = pa.table({
         "measure": [k.replace("_", " ") for k in summary], "value": [_text(v, tz) for v in summary.values()]})
@@ -134,6 +136,7 @@ def _tables(result: Result, doc: dict[str, Any], who: str, tz: ZoneInfo) -> tupl
 
 
 def _events_table(events: list[dict[str, Any]], with_offset: bool, full: bool = False) -> pa.Table:
+    import pyarrow as pa
     columns: dict[str, Any] = {}
     if with_offset:
         columns["offset"] = [_offset(e["offset_seconds"]) for e in events]

@@ -4,15 +4,16 @@ audit log, and what was done to them (their user entity), oldest first."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-import pyarrow as pa
 
 from fluentlog.store import Store
 from fluentlog.timeparse import TimeRange
 from fluentlog.view import Section, View
 from fluentlog.workflows.common import change_text, changes_of, mixed_sources, related_of
+
+if TYPE_CHECKING:  # Arrow is needed for table and CSV output only
+    import pyarrow as pa
 
 TIMELINE = """
 SELECT * FROM (
@@ -43,8 +44,8 @@ class Params:
 
 
 def run(store: Store, params: Params) -> list[dict[str, Any]]:
-    return store.query(TIMELINE, {"email": params.email, "since": params.range.since,
-                                  "until": params.range.until}).to_pylist()
+    return store.records(TIMELINE, {"email": params.email, "since": params.range.since,
+                                    "until": params.range.until})
 
 
 def view(items: list[dict[str, Any]], params: Params, zone: str = "UTC") -> View:
@@ -61,6 +62,7 @@ def view(items: list[dict[str, Any]], params: Params, zone: str = "UTC") -> View
 
 def _tables(items: list[dict[str, Any]], docs: list[dict[str, Any]], params: Params,
             tz: ZoneInfo) -> tuple[list[Section], pa.Table]:
+    import pyarrow as pa
     shown = pa.table({
         "time": pa.array([i["occurred_at"] for i in items], pa.timestamp("us", "UTC")),
         "stream": [i["stream"] for i in items],
