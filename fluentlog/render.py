@@ -31,6 +31,9 @@ class Format(StrEnum):
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 SHORT_CELL = 10  # text columns keep at least this width (or their widest cell)
+# A table cell shows at most this many characters: a 1 MB change value would otherwise fold
+# over thousands of lines. JSON, JSON Lines and CSV always carry the whole value.
+LONG_CELL = 2_000
 
 
 def default_format(stream: TextIO | None = None) -> Format:
@@ -75,7 +78,11 @@ def render(view: View, fmt: Format, out: Console, err: Console, tz: str = "UTC")
 
 
 def inert(value: str) -> str:
-    """Control characters shown as escapes, so a log value cannot drive the terminal."""
+    """Control characters shown as escapes, so a log value cannot drive the terminal; a value
+    longer than LONG_CELL cut there, saying how much was left out and where to see it."""
+    if len(value) > LONG_CELL:
+        value = (f"{value[:LONG_CELL]} ... [{len(value) - LONG_CELL:,} more characters; "
+                 f"--format json shows the whole value]")
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
 
 

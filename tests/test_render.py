@@ -73,3 +73,14 @@ def test_tables_of_a_view_are_built_only_for_table_and_csv_output() -> None:
     assert "dana" in _render(View([{"who": "dana"}], tables=tables), Format.table)[0]
     assert _render(View([{"who": "dana"}], tables=tables), Format.csv)[0] == "who,n\ndana,1\n"
     assert built == [1, 1]
+
+
+def test_a_huge_value_is_cut_in_tables_and_whole_elsewhere() -> None:
+    """A 1 MB change value would fold over thousands of table lines; JSON and CSV keep it all."""
+    huge = "x" * 1_000_000
+    view = View([{"change": huge}], [Section(pa.table({"change": [huge]}))])
+    table = _render(view, Format.table)[0]
+    assert "998,000 more characters; --format json shows the whole value" in table
+    assert len(table) < 10_000
+    assert json.loads(_render(view, Format.json)[0]) == [{"change": huge}]
+    assert huge in _render(view, Format.csv)[0]
