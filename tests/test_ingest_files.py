@@ -17,6 +17,7 @@ from fluentlog.errors import InputError
 from fluentlog.ingest import expand
 from fluentlog.ingest import files as ingest_files
 from fluentlog.ingest import load as ingest_load
+from fluentlog.ingest import whole as ingest_whole
 
 
 def one(db: Path, path: Path, **options):
@@ -283,12 +284,12 @@ def test_record_batches_are_bounded_in_bytes_as_well_as_rows() -> None:
 
 
 def test_a_json_array_too_large_to_read_says_how_to_load_it() -> None:
-    too_big = ingest_load._unreadable("json-array", 'Invalid Input Error: "maximum_object_size" of 67108864 '
+    too_big = ingest_whole.unreadable("json-array", 'Invalid Input Error: "maximum_object_size" of 67108864 '
                                                     'bytes exceeded while reading file "x.json"')
-    no_memory = ingest_load._unreadable("json-array+gzip", "Out of Memory Error: failed to pin block")
+    no_memory = ingest_whole.unreadable("json-array+gzip", "Out of Memory Error: failed to pin block")
     for message in (too_big, no_memory):
         assert "jq -c '.[]' FILE > FILE.jsonl" in message and "16 MiB is rejected alone" in message
-    other = ingest_load._unreadable("parquet", "Out of Memory Error: x")
+    other = ingest_whole.unreadable("parquet", "Out of Memory Error: x")
     assert other == "cannot read as parquet: Out of Memory Error: x"
 
 

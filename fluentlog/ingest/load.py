@@ -6,10 +6,7 @@ rejected. A file that cannot be read fails alone and leaves nothing behind.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,29 +20,25 @@ from fluentlog.ingest import sql
 from fluentlog.ingest.files import (
     BATCH_BYTES,
     CHUNK_BYTES,
-    MAX_LINE_BYTES,
     ROW_GROUP_LINES,
     Chunk,
     FileFault,
     HashingReader,
     JsonLinesReader,
     batched,
-    gzip_message,
     prefetch,
     sha256_of,
     sniff,
 )
-from fluentlog.ingest.judge import FREE_FORM, NESTED
 from fluentlog.ingest.report import COUNTS, FileReport, LoadReport
 from fluentlog.ingest.strict import strict_reason
+from fluentlog.ingest.whole import parquet_chunk_sql, unreadable, verified_sha256, verify_parquet_pages
 from fluentlog.sources import detect, presets, read
 from fluentlog.sources.mapping import Source
 from fluentlog.sources.translate import Rejected, translate
-from fluentlog.store import Store, quote_ident, quote_literal
+from fluentlog.store import Store
 
 Progress = Callable[[int], None]
-# Fields that hold objects or any JSON; in Parquet they may be structs or JSON text.
-OBJECT_FIELDS = frozenset((*NESTED, *FREE_FORM))
 
 
 @dataclass(frozen=True)
@@ -180,21 +173,21 @@ class _FileLoader:
                     self._load_chunk(chunk)
                     del chunk  # before the reader may start the next read: two chunks in memory, not three
                 return hashing.sha256.hexdigest(), reader.content_sha256.hexdigest()
-        digest = _verified_sha256(path, gzipped)
+        digest = verified_sha256(path, gzipped)
         if fmt.startswith("json-array"):
             self._materialise(sql.ARRAY_CHUNK, {"path": str(path),
                                                 "compression": "gzip" if gzipped else "none"})
         else:
-            _verify_parquet_pages(path)
-            self._materialise(_parquet_chunk_sql(self.store, path), {"path": str(path)})
+            verify_parquet_pages(path)
+            self._materialise(parquet_chunk_sql(self.store, path), {"path": str(path)})
         return digest
 
     def load_foreign(self, path: Path, fmt: str, gzipped: bool) -> tuple[str, str]:
         """Load a foreign export: each record mapped to a v1 record in Python, then judged and
         stored like Fluent's own; the stored event and any reject keep the original text."""
-        digest = _verified_sha256(path, gzipped)
+        digest = verified_sha256(path, gzipped)
         if fmt.startswith("parquet"):
-            _verify_parquet_pages(path)
+            verify_parquet_pages(path)
         batch: list[read.Record] = []
         for record in read.records(path, fmt, self.source.records):
             batch.append(record)
@@ -248,7 +241,7 @@ class _FileLoader:
             self.store.execute(chunk_sql, params)
         except FluentlogError as exc:
             detail = exc.message.removeprefix("database error: ")
-            raise FileFault(_unreadable(self.report.format, detail)) from None
+            raise FileFault(unreadable(self.report.format, detail)) from None
         # Judged in slices the size of a JSON Lines chunk: bounded memory, and each slice is
         # stored in (person, time) order like a chunk of lines. Small records are read in place;
         # large ones through Arrow batches of bounded bytes (a table scan's vectors hold 2,048
@@ -347,64 +340,3 @@ class _FileLoader:
             self.report.inserted += candidates - sum(verdicts.values())
             self.report.duplicates += verdicts.get("duplicate", 0)
             self.report.conflicts += verdicts.get("conflict", 0)
-
-
-_AS_LINES = (f"as JSON Lines each record is read on its own, in bounded memory, and one over "
-             f"{MAX_LINE_BYTES >> 20} MiB is rejected alone: convert it with `jq -c '.[]' FILE > FILE.jsonl`")
-
-
-def _unreadable(fmt: str, detail: str) -> str:
-    """Why a JSON array or Parquet file could not be read, with a way out where there is one."""
-    if fmt.startswith("json-array") and "maximum_object_size" in detail:
-        return f"a record in this JSON array is too large to read from an array (over ~64 MiB); {_AS_LINES}"
-    if fmt.startswith("json-array") and "Out of Memory" in detail:
-        return f"this JSON array's records do not fit in the ingest's memory together; {_AS_LINES}"
-    return f"cannot read as {fmt}: {detail}"
-
-
-def _verified_sha256(path: Path, gzipped: bool) -> tuple[str, str]:
-    """SHA-256 of the file and of its content; for gzip, decompressing once so a bad CRC fails here."""
-    with path.open("rb") as fh:
-        hashing = HashingReader(fh)
-        if not gzipped:
-            hashing.drain()
-            return hashing.sha256.hexdigest(), hashing.sha256.hexdigest()
-        content = hashlib.sha256()
-        try:
-            with gzip.GzipFile(fileobj=hashing, mode="rb") as stream:
-                while data := stream.read(1 << 22):
-                    content.update(data)
-            hashing.drain()
-        except (OSError, EOFError, zlib.error) as exc:
-            raise FileFault(gzip_message(exc)) from None
-        return hashing.sha256.hexdigest(), content.hexdigest()
-
-
-def _verify_parquet_pages(path: Path) -> None:
-    """Read every page once with its CRC checked where the writer wrote one: DuckDB does not."""
-    import pyarrow.parquet as pq
-    try:
-        for _ in pq.ParquetFile(path, page_checksum_verification=True).iter_batches(batch_size=65536):
-            pass
-    except (OSError, pa.ArrowException) as exc:
-        raise FileFault(f"damaged Parquet file: {str(exc).splitlines()[0]}") from None
-
-
-def _parquet_chunk_sql(store: Store, path: Path) -> str:
-    """One JSON object per Parquet row, objects given as structs or JSON text alike."""
-    try:
-        columns = store.rows(sql.PARQUET_COLUMNS, {"path": str(path)})
-    except FluentlogError as exc:
-        raise FileFault(f"not a readable Parquet file: {exc.message.removeprefix('database error: ')}") from None
-    names = [name for name, _ in columns]
-    missing = [f for f in ("id", "occurred_at") if f not in names]
-    if missing:
-        raise FileFault(f"Parquet schema lacks column(s) {', '.join(missing)} "
-                        f"(it has: {', '.join(names[:12])}{' ...' if len(names) > 12 else ''})")
-    entries = []
-    for name, type_ in columns:
-        col = quote_ident(name)
-        value = (f"coalesce(TRY_CAST({col} AS JSON), to_json({col}))"
-                 if name in OBJECT_FIELDS and type_ == "VARCHAR" else f"to_json({col})")
-        entries.append("{'k': " + quote_literal(name) + ", 'v': " + value + "}")
-    return sql.PARQUET_CHUNK.replace("@ENTRIES@", ", ".join(entries))
