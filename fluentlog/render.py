@@ -37,7 +37,8 @@ LONG_CELL = 2_000
 
 
 def default_format(stream: TextIO | None = None) -> Format:
-    return Format.table if (stream or sys.stdout).isatty() else Format.jsonl
+    stream = stream or sys.stdout
+    return Format.table if stream is not None and stream.isatty() else Format.jsonl  # None: closed
 
 
 def pretty_json(value: object) -> str:
@@ -59,7 +60,7 @@ def _time_text(value: object) -> object:
 
 
 def render(view: View, fmt: Format, out: Console, err: Console, tz: str = "UTC") -> None:
-    if view.warnings or view.notes:
+    if view.warnings:
         from rich.text import Text
     for warning in view.warnings:
         err.print(Text(f"fluentlog: {warning}"))
@@ -72,6 +73,7 @@ def render(view: View, fmt: Format, out: Console, err: Console, tz: str = "UTC")
         _write_csv(view.built(), out.file)
     else:
         _write_tables(view.built(), out, ZoneInfo(tz))
+        from rich.text import Text
         for note in view.notes:
             err.print(Text(note, style="dim"))
     out.file.flush()

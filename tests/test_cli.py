@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import stat
 import subprocess
 import sys
@@ -23,6 +24,28 @@ def test_help_lists_commands_and_exit_codes() -> None:
     for command in COMMANDS:
         assert command in run.stdout
     assert "75 database busy" in " ".join(run.stdout.split())
+
+
+@pytest.mark.parametrize("argv", [["--help", "who-changed"], ["-h", "config"], ["--debug", "--help", "sources"]])
+def test_help_before_a_command_name_is_the_root_help_with_every_command(argv: list[str]) -> None:
+    """A run builds only the command it names; the root's help must still list them all."""
+    run = cli(*argv)
+    assert run.code == 0
+    for command in COMMANDS:
+        assert command in run.stdout
+
+
+def test_a_closed_stdout_is_not_a_crash(tmp_path: Path) -> None:
+    """Cron may close stdout (`>&-`): the command still runs and exits 0; nothing is written."""
+    db = tmp_path / "s.duckdb"
+    assert cli("ingest", str(ROOT / "sample_data" / "audit.jsonl"), "--db", str(db)).code == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUENTLOG_")}
+    env.update(PYTHONPATH=str(ROOT), FLUENTLOG_CONFIG=str(owner_config(tmp_path)))
+    for fmt in ([], ["-f", "json"], ["-f", "table"]):
+        args = shlex.join([sys.executable, "-m", "fluentlog", "who-changed", "APT-1042", "--db", str(db), *fmt])
+        done = subprocess.run(["sh", "-c", f"{args} >&-"], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, (fmt, done.stderr)
+        assert "internal error" not in done.stderr
 
 
 @pytest.mark.parametrize("command", COMMANDS)

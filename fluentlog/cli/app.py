@@ -56,7 +56,10 @@ class LazyConsole:
 
     @property
     def file(self) -> Any:
-        return sys.stderr if self._options.get("stderr") else sys.stdout  # as Rich's own default
+        """The stream, as Rich's own console would write to it."""
+        stream = sys.stderr if self._options.get("stderr") else sys.stdout
+        stream = getattr(stream, "rich_proxied_file", stream)  # under a live display, the real stream
+        return stream if stream is not None else _NullFile()  # closed (`>&-`): written to nowhere
 
     def real(self) -> Console:
         if self._console is None:
@@ -66,6 +69,14 @@ class LazyConsole:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real(), name)
+
+
+class _NullFile:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
 
 
 out = LazyConsole(highlight=False, soft_wrap=False)

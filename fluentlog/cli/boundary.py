@@ -8,6 +8,7 @@ import sys
 import traceback
 
 import typer
+from typer.main import get_command_name
 
 from fluentlog.cli import commands, sources  # noqa: F401 - registers the commands
 from fluentlog.cli.app import app, debug_enabled, err
@@ -24,9 +25,12 @@ def _fail(message: str, hint: str | None, code: int) -> None:
 def _only_the_named_command(argv: list[str]) -> typer.Typer:
     """The app with just the command named on the command line, when one is: Typer builds the
     Click command of every registered command on each run (~20 ms for all of them)."""
-    name = next((arg for arg in argv if not arg.startswith("-")), None)
+    at = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), None)
+    if at is None or any(arg in ("-h", "--help") for arg in argv[:at]):
+        return app  # the root's own help lists every command
+    name = argv[at]
     named = [c for c in app.registered_commands
-                if (c.name or (c.callback.__name__.replace("_", "-") if c.callback else None)) == name]
+             if (c.name or (get_command_name(c.callback.__name__) if c.callback else None)) == name]
     groups = [g for g in app.registered_groups if g.name == name]
     if not named and not groups:
         return app  # no command, or an unknown one: Click's message lists them all
