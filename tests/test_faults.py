@@ -192,3 +192,20 @@ def test_a_failed_commit_forgets_registrations_made_in_it(tmp_path: Path) -> Non
             pass
         store.register("d", pa.table({"a": [3]}))
         assert store.scalar("SELECT a FROM d") == 3
+
+
+def test_ctrl_c_while_the_modules_load_is_a_message_not_a_traceback() -> None:
+    code = ("import builtins, sys\n"
+            "real = builtins.__import__\n"
+            "def interrupted(name, *args, **kwargs):\n"
+            "    if name == 'fluentlog.cli.boundary':\n"
+            "        raise KeyboardInterrupt\n"
+            "    return real(name, *args, **kwargs)\n"
+            "builtins.__import__ = interrupted\n"
+            "from fluentlog.cli import main\n"
+            "sys.argv = ['fluentlog', '--version']\n"
+            "main()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 130
+    assert done.stderr == "fluentlog: error: interrupted before anything was read or written\n"
