@@ -7,7 +7,6 @@ from __future__ import annotations
 
 SCHEMA_VERSION = 3  # 2: events remember their source; access events a login name
 # 3: audit events carry seq, and audit_refs indexes them by entity (fluentlog/entity_index.py)
-UPGRADABLE = ("2",)  # older formats this one upgrades in place on the next write
 
 STREAMS = ("audit", "access")
 
@@ -70,8 +69,9 @@ DDL = (
   stream VARCHAR NOT NULL, event_id VARCHAR NOT NULL, file_id INTEGER NOT NULL,
   line_no BIGINT NOT NULL, incoming JSON, stored JSON, detected_at TIMESTAMPTZ NOT NULL)""",
 )
-# Format 2 -> 3: existing events get seq in storage order; the entity index is then built whole.
-UPGRADE_FROM_2 = (
-    "ALTER TABLE audit_events ADD COLUMN seq BIGINT",
-    "UPDATE audit_events SET seq = rowid",
-)
+# Older formats this one upgrades in place on the next write: the statements that bring each
+# up to date (then the DDL creates what is new). 2 -> 3: existing events get seq in storage
+# order; the entity index is then built whole.
+UPGRADES = {
+    "2": ("ALTER TABLE audit_events ADD COLUMN seq BIGINT", "UPDATE audit_events SET seq = rowid"),
+}

@@ -86,7 +86,7 @@ class Store:
                              hint="load exports with: fluentlog ingest PATH...")
         if tables:
             version = self.scalar("SELECT value FROM meta WHERE key = 'schema_version'")
-            if version is not None and version not in (str(schema.SCHEMA_VERSION), *schema.UPGRADABLE):
+            if version is not None and version not in (str(schema.SCHEMA_VERSION), *schema.UPGRADES):
                 raise StoreError(
                     f"{self.path} was made by a fluentlog with store format {version}; this one reads format "
                     f"{schema.SCHEMA_VERSION}",
@@ -98,9 +98,8 @@ class Store:
         with self.transaction():
             version = self.scalar("SELECT value FROM meta WHERE key = 'schema_version'") \
                 if self.has_table("meta") else None
-            if version == "2":
-                for statement in schema.UPGRADE_FROM_2:
-                    self.execute(statement)
+            for statement in schema.UPGRADES.get(version, ()):
+                self.execute(statement)
             for ddl in schema.DDL:
                 self.execute(ddl)
             self.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', $v)",
