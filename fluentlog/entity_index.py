@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
+from fluentlog import schema
+
 if TYPE_CHECKING:
     from fluentlog.store import Store
 
@@ -43,23 +45,30 @@ UNION ALL SELECT {user_key('e.entity_email')}, e.seq FROM audit_events e
 UNION ALL SELECT unnest(list_transform({RELATED}, lambda r: r.id)), e.seq FROM audit_events e
   WHERE @WHERE@ AND e.related IS NOT NULL
 """
-_INSERT = f"""
-INSERT INTO audit_refs
+_ENTRIES = f"""
 SELECT DISTINCT {key_hash('k')} AS h, (seq >> {BLOCK_BITS})::INTEGER AS v
-FROM ({_KEYS}) WHERE k IS NOT NULL
-ORDER BY h, v
-"""
+FROM ({_KEYS}) WHERE k IS NOT NULL"""
+_INSERT = f"INSERT INTO audit_refs{_ENTRIES}\nORDER BY h, v\n"
 ADD_FILE = _INSERT.replace("@WHERE@", "e.file_id = $file_id")
 REBUILD = ("DELETE FROM audit_refs", _INSERT.replace("@WHERE@", "true"))
+# For verify: entries the stored events give that the index lacks (who-changed would miss those
+# events), and entries it holds that no stored event gives.
+DIFFERENCE = f"""
+WITH expected AS ({_ENTRIES.replace("@WHERE@", "true")})
+SELECT (SELECT count(*) FROM (SELECT h, v FROM expected EXCEPT SELECT h, v FROM audit_refs)),
+       (SELECT count(*) FROM (SELECT h, v FROM audit_refs EXCEPT SELECT h, v FROM expected))"""
 
 # What the index was built with: this very SQL (its keys, block size and hash width), the
-# DuckDB version (hash(), lower() and from_json's text for non-string ids may change with it)
-# and a probe of hash() and lower() on this machine. Stored with the index; a store whose
+# DuckDB version (hash(), lower() and from_json's text for non-string ids may change with it),
+# a probe of hash() and lower() on this machine, and its number of entries (rows deleted or
+# added behind fluentlog's back). Stored with the index after every change to it; a store whose
 # fingerprint differs is queried without the index (read-only) or has it rebuilt (next write).
 _BUILT_WITH = hashlib.sha256(_INSERT.encode()).hexdigest()[:16]
 _PROBE_TEXT = "'Ünïcode İ K ß@Example.ORG'"
-FINGERPRINT = (f"SELECT concat_ws(' ', '{_BUILT_WITH}', version(), "
-               f"({key_hash(user_key(_PROBE_TEXT))})::VARCHAR)")
+_BUILT_BY = f"concat_ws(' ', '{_BUILT_WITH}', version(), ({key_hash(user_key(_PROBE_TEXT))})::VARCHAR)"
+FINGERPRINT = f"SELECT concat_ws(' ', {_BUILT_BY}, (SELECT count(*) FROM audit_refs)::VARCHAR)"
+# Built as this fluentlog and DuckDB would build it, whatever its size now (for verify).
+BUILT_HERE = f"SELECT count(*) FROM meta WHERE key = 'entity_index' AND starts_with(value, {_BUILT_BY} || ' ')"
 FINGERPRINT_MATCHES = f"SELECT count(*) FROM meta WHERE key = 'entity_index' AND value = ({FINGERPRINT})"
 SET_FINGERPRINT = f"INSERT OR REPLACE INTO meta SELECT 'entity_index', ({FINGERPRINT})"
 
@@ -78,10 +87,25 @@ def rebuild(store: Store) -> None:
         store.execute(statement)
 
 
+def add_file(store: Store, file_id: int) -> None:
+    """Index the audit events of one ingested file (inside its transaction)."""
+    for statement in (ADD_FILE, SET_FINGERPRINT):
+        store.execute(statement, {"file_id": file_id} if statement is ADD_FILE else None)
+
+
 def usable(store: Store) -> bool:
     """Is the index complete and built as this fluentlog and DuckDB would build it? (A store of
-    format 2 has neither index nor fingerprint.)"""
-    return bool(store.scalar(FINGERPRINT_MATCHES))
+    format 2 has no index.)"""
+    return store.format == str(schema.SCHEMA_VERSION) and bool(store.scalar(FINGERPRINT_MATCHES))
+
+
+def difference(store: Store) -> tuple[int, int] | None:
+    """For verify: (entries the stored events give that the index lacks, entries it holds that
+    no event gives); None when there is no index of this build to check."""
+    if store.format != str(schema.SCHEMA_VERSION) or not store.scalar(BUILT_HERE):
+        return None
+    missing, extra = store.rows(DIFFERENCE)[0]
+    return missing, extra
 
 
 def blocks(store: Store, ids: list[str], emails: list[str]) -> list[int]:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fluentlog import schema
+from fluentlog import entity_index, schema
 from fluentlog.store import Store
 
 GENESIS = "0" * 64
@@ -148,9 +148,23 @@ def verify(store: Store, anchor_file: Path | None = None) -> Verdict:
                 verdict.problems.append({"file_id": file_id, "path": paths.get(file_id), "stream": stream,
                                          "problem": f"{what}: the ledger holds {want_n} {stream} event(s) with "
                                                     f"another digest, the store {have_n}"})
+    _check_index(store, verdict)
     if anchor_file is not None:
         _check_anchor(anchor_file, chain, verdict)
     return verdict
+
+
+def _check_index(store: Store, verdict: Verdict) -> None:
+    """The entity index is derived from the events; entries removed from it would hide events
+    from who-changed without touching them, so it must match what the events give."""
+    found = entity_index.difference(store)
+    if found is None or found == (0, 0):
+        return
+    missing, extra = found
+    verdict.problems.append({"problem": f"the entity index was altered behind fluentlog's back ({missing} entries "
+                                        f"missing, {extra} given by no event): who-changed may miss events until it "
+                                        "is rebuilt; restore the database from a backup, or ingest the exports into "
+                                        "a new one"})
 
 
 def _check_anchor(path: Path, chain: list[str], verdict: Verdict) -> None:

@@ -42,6 +42,7 @@ class Store:
         self._con = con
         self.path = path
         self.read_only = read_only
+        self.format: str | None = None  # the store format (schema.SCHEMA_VERSION), once checked
         self._scans: dict[str, _ArrowSlot] = {}
 
     @classmethod
@@ -85,7 +86,7 @@ class Store:
             raise StoreError(f"{self.path} holds no fluentlog data yet",
                              hint="load exports with: fluentlog ingest PATH...")
         if tables:
-            version = self.scalar("SELECT value FROM meta WHERE key = 'schema_version'")
+            version = self.format = self.scalar("SELECT value FROM meta WHERE key = 'schema_version'")
             if version is not None and version not in (str(schema.SCHEMA_VERSION), *schema.UPGRADES):
                 raise StoreError(
                     f"{self.path} was made by a fluentlog with store format {version}; this one reads format "
@@ -96,14 +97,13 @@ class Store:
     def create_schema(self) -> None:
         """Create the tables, or bring an older format up to date (one transaction)."""
         with self.transaction():
-            version = self.scalar("SELECT value FROM meta WHERE key = 'schema_version'") \
-                if self.has_table("meta") else None
-            for statement in schema.UPGRADES.get(version, ()):
+            for statement in schema.UPGRADES.get(self.format, ()):
                 self.execute(statement)
             for ddl in schema.DDL:
                 self.execute(ddl)
             self.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', $v)",
                          {"v": str(schema.SCHEMA_VERSION)})
+            self.format = str(schema.SCHEMA_VERSION)
             if not entity_index.usable(self):  # new, upgraded, or made with another DuckDB's hash
                 entity_index.rebuild(self)
 

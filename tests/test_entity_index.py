@@ -167,8 +167,9 @@ def test_an_index_built_another_way_is_not_used_but_rebuilt(tmp_path: Path, stor
     with Store.open(db) as store:
         stored = store.scalar("SELECT value FROM meta WHERE key = 'entity_index'")
         assert stored == store.scalar(entity_index.FINGERPRINT)
-        sql, version, probe = stored.split(" ")
-        changed = f"x{sql} {version} {probe}" if built_with == "another-sql" else f"{sql} {version} 1{probe}"
+        sql, version, probe, entries = stored.split(" ")
+        changed = (f"x{sql} {version} {probe} {entries}" if built_with == "another-sql"
+                   else f"{sql} {version} 1{probe} {entries}")
         store.execute("UPDATE meta SET value = $v WHERE key = 'entity_index'", {"v": changed})
         store.execute("UPDATE audit_refs SET v = v * 8 + 1, h = h + 1")
     with Store.open(db, read_only=True) as store:
@@ -185,3 +186,19 @@ def test_a_new_store_has_an_empty_complete_index(tmp_path: Path) -> None:
         assert entity_index.usable(store)
         result = who_changed.run(store, who_changed.Params("appointment:APT-1"))
         assert result.events == []
+
+
+@pytest.mark.parametrize("tamper", ["DELETE FROM audit_refs WHERE h % 7 = 0", "UPDATE audit_refs SET h = h + 1"])
+def test_verify_finds_an_index_altered_behind_fluentlogs_back(tmp_path: Path, store_path: Path, tamper: str) -> None:
+    """Entries removed from the index would hide events from who-changed without touching them."""
+    db = tmp_path / "tampered.duckdb"
+    db.write_bytes(store_path.read_bytes())
+    assert cli("verify", "--db", str(db)).code == 0
+    with Store.open(db) as store:
+        store.execute(tamper)
+    done = cli("verify", "--db", str(db), "--format", "json")
+    assert done.code == 1
+    problems = [p["problem"] for p in json.loads(done.stdout)["problems"]]
+    assert len(problems) == 1 and problems[0].startswith("the entity index was altered behind fluentlog's back")
+    with Store.open(db, read_only=True) as store:  # a changed size: the index is not trusted
+        assert entity_index.usable(store) == tamper.startswith("UPDATE")

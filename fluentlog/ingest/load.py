@@ -312,7 +312,7 @@ class _FileLoader:
     def index(self) -> None:
         """Add this file's audit events to the entity index (after reconcile: no duplicates)."""
         if self.candidates["audit"]:
-            self.store.execute(entity_index.ADD_FILE, {"file_id": self.file_id})
+            entity_index.add_file(self.store, self.file_id)
 
     def _apply_strict_checks(self) -> None:
         suspects = self.store.rows(sql.SUSPECTS)
