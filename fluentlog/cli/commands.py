@@ -320,7 +320,8 @@ def verify(
     db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None, wait: WaitOpt = 30.0,
 ) -> None:
     """Check that the store holds exactly what was ingested: recompute every file's event digest
-    and walk the ledger's hash chain. Exit 1, naming what diverged, on any difference.
+    and who-changed's entity index, and walk the ledger's hash chain. Exit 1, naming what
+    diverged, on any difference.
 
     Example: fluentlog verify --anchor /srv/fluentlog/anchor.txt
     """
