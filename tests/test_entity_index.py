@@ -167,9 +167,8 @@ def test_an_index_built_another_way_is_not_used_but_rebuilt(tmp_path: Path, stor
     with Store.open(db) as store:
         stored = store.scalar("SELECT value FROM meta WHERE key = 'entity_index'")
         assert stored == store.scalar(entity_index.FINGERPRINT)
-        sql, version, probe, entries = stored.split(" ")
-        changed = (f"x{sql} {version} {probe} {entries}" if built_with == "another-sql"
-                   else f"{sql} {version} 1{probe} {entries}")
+        sql, version, probe = stored.split(" ")
+        changed = f"x{sql} {version} {probe}" if built_with == "another-sql" else f"{sql} {version} 1{probe}"
         store.execute("UPDATE meta SET value = $v WHERE key = 'entity_index'", {"v": changed})
         store.execute("UPDATE audit_refs SET v = v * 8 + 1, h = h + 1")
     with Store.open(db, read_only=True) as store:
@@ -200,5 +199,3 @@ def test_verify_finds_an_index_altered_behind_fluentlogs_back(tmp_path: Path, st
     assert done.code == 1
     problems = [p["problem"] for p in json.loads(done.stdout)["problems"]]
     assert len(problems) == 1 and problems[0].startswith("the entity index was altered behind fluentlog's back")
-    with Store.open(db, read_only=True) as store:  # a changed size: the index is not trusted
-        assert entity_index.usable(store) == tamper.startswith("UPDATE")
