@@ -302,10 +302,10 @@ class _FileLoader:
                 self.fast_stream = stream
 
     def _insert(self, statement: str, stream: str, extra: dict[str, Any] | None = None) -> int:
-        """Run an INSERT of `stream` events; number new audit events on from the last seq."""
+        """Run an INSERT of `stream` events; number new events on from the last seq."""
         inserted = self.store.scalar(statement, {**(extra or {}), **self._insert_params})
-        if stream == "audit":
-            self.store.execute(sql.NUMBER, {"seq": self._next_seq})
+        if stream in sql.NUMBER:
+            self.store.execute(sql.NUMBER[stream], {"seq": self._next_seq})
             self._next_seq += inserted
         return inserted
 
