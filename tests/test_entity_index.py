@@ -10,6 +10,8 @@ from builders import audit, write_jsonl
 from conftest import cli, load, rows
 
 from fluentlog import entity_index
+from fluentlog.ingest import files as ingest_files
+from fluentlog.ingest import load as ingest_load
 from fluentlog.store import Store
 from fluentlog.timeparse import TimeRange
 from fluentlog.workflows import retention, who_changed
@@ -56,6 +58,20 @@ def store_path(tmp_path_factory) -> Path:
     return db
 
 
+@pytest.fixture(scope="module")
+def small_units_path(tmp_path_factory) -> Path:
+    """The same events in many chunks and sort units, whose edges fall inside index blocks."""
+    folder = tmp_path_factory.mktemp("units")
+    db = folder / "units.duckdb"
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(ingest_files, "CHUNK_BYTES", 1 << 20)
+        m.setattr(ingest_load, "SORT_UNIT_ROWS", 7_000)
+        report = load(db, write_jsonl(folder / "a.jsonl", _records(0, EVENTS // 2)),
+                      write_jsonl(folder / "b.jsonl", _records(EVENTS // 2, EVENTS // 2)))
+    assert report.totals()["inserted"] == EVENTS
+    return db
+
+
 def _both(store: Store, params: who_changed.Params, monkeypatch) -> tuple[who_changed.Result, who_changed.Result]:
     indexed = who_changed.run(store, params)
     with monkeypatch.context() as m:
@@ -69,9 +85,11 @@ def _same(a: who_changed.Result, b: who_changed.Result) -> None:
     assert a.events == b.events and a.left_out == b.left_out
 
 
+@pytest.mark.parametrize("layout", ["one unit per file", "small units"])
 @pytest.mark.parametrize("target", TARGETS)
-def test_answers_with_and_without_the_index_agree(store_path: Path, target: str, monkeypatch) -> None:
-    with Store.open(store_path, read_only=True) as store:
+def test_answers_with_and_without_the_index_agree(store_path: Path, small_units_path: Path, target: str,
+                                                  layout: str, monkeypatch) -> None:
+    with Store.open(store_path if layout == "one unit per file" else small_units_path, read_only=True) as store:
         assert entity_index.usable(store)
         for params in (who_changed.Params(target), who_changed.Params(target, limit=2),
                        who_changed.Params(target, actor="ACTOR3@x.example"),

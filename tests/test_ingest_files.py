@@ -155,9 +155,9 @@ def test_many_chunks_number_lines_exactly(db: Path, tmp_path: Path, monkeypatch)
     assert rows(db, "SELECT min(line_no), max(line_no), count(DISTINCT line_no) FROM audit_events") == [(1, 500, 499)]
 
 
-def test_each_batch_is_stored_in_person_then_time_order(db: Path, tmp_path: Path) -> None:
-    """signins and timeline read a person's events from a few vectors only because each batch
-    is stored clustered by person (docs/performance.md); line numbers keep the file's order."""
+def test_each_sort_unit_is_stored_in_person_then_time_order(db: Path, tmp_path: Path) -> None:
+    """signins and timeline read a person's events from a few vectors only because each sort
+    unit is stored clustered by person (docs/performance.md); line numbers keep the file's order."""
     people = ["cy@x.example", "al@x.example", "bo@x.example"]
     signins = [builders.access(60 - i, email=people[i % 3]) for i in range(60)]
     changes = [builders.audit(60 - i, "user.updated", people[i % 3], ("user", str(i))) for i in range(60)]
@@ -169,6 +169,69 @@ def test_each_batch_is_stored_in_person_then_time_order(db: Path, tmp_path: Path
         assert stored == sorted(stored, key=lambda r: (r[0], r[1]))
         assert [r[0] for r in stored] == sorted(p for p in people for _ in range(20))
         assert sorted(r[2] for r in stored) != [r[2] for r in stored]  # not in file order
+
+
+def _units(stored: list[tuple]) -> list[list[tuple]]:
+    """Stored (person, time, line_no) rows cut where the (person, time, line) order breaks."""
+    units: list[list[tuple]] = []
+    for row in stored:
+        if units and row > units[-1][-1]:
+            units[-1].append(row)
+        else:
+            units.append([row])
+    return units
+
+
+def test_sort_units_span_chunks_and_follow_each_other_in_file_order(db: Path, tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    """Events wait until a sort unit is full: a person's events of several chunks sit together,
+    and the units are stored one after another in the file's order, numbered in storage order."""
+    monkeypatch.setattr(ingest_files, "CHUNK_BYTES", 4096)  # ~10 lines of either kind per chunk
+    monkeypatch.setattr(ingest_load, "SORT_UNIT_ROWS", 45)
+    people = ["cy@x.example", "al@x.example", "bo@x.example"]
+    signins = [builders.access(300 - i, email=people[i % 3]) for i in range(150)]
+    changes = [builders.audit(300 - i, "user.updated", people[i % 3], ("user", str(i))) for i in range(150)]
+    mixed = [r for pair in zip(signins, changes, strict=True) for r in pair]
+    f = one(db, builders.write_jsonl(tmp_path / "mixed.jsonl", mixed))
+    assert (f.inserted, f.rejected) == (300, 0)
+    for table, person in (("access_events", "user_email"), ("audit_events", "actor_email")):
+        units = _units(rows(db, f"SELECT {person}, occurred_at, line_no FROM {table} ORDER BY rowid"))
+        assert 3 <= len(units) <= 5, [len(u) for u in units]  # 150 events in units of 45 and more
+        assert all(len(u) >= 45 for u in units[:-1])  # several chunks each: each person once per unit
+        assert all(len({r[0] for r in u}) == 3 for u in units[:-1])
+        lines = [sorted(r[2] for r in u) for u in units]
+        assert all(a[-1] < b[0] for a, b in zip(lines, lines[1:], strict=False))  # file order, unit by unit
+        assert sum(len(u) for u in units) == 150
+    seqs = rows(db, "SELECT seq FROM audit_events ORDER BY rowid")
+    assert [s for (s,) in seqs] == list(range(150))
+
+
+def test_duplicates_and_conflicts_are_found_across_sort_units(db: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(ingest_files, "CHUNK_BYTES", 4096)
+    monkeypatch.setattr(ingest_load, "SORT_UNIT_ROWS", 12)
+    records = [builders.audit(200 - i, "user.updated", f"p{i % 4}@x.example", ("user", str(i))) for i in range(100)]
+    records.append(dict(records[3]))  # the same event again, units later: a duplicate
+    records.append({**records[7], "action": "user.deleted"})  # same id, other content: a conflict
+    f = one(db, builders.write_jsonl(tmp_path / "repeats.jsonl", records))
+    assert (f.records, f.inserted, f.duplicates, f.conflicts) == (102, 100, 1, 1)
+    assert rows(db, "SELECT count(*), count(DISTINCT event_id), count(DISTINCT seq) FROM audit_events") == [
+        (100, 100, 100)]
+    assert rows(db, "SELECT event_id, line_no FROM conflicts") == [(records[7]["id"], 102)]
+
+
+def test_a_file_that_fails_midway_leaves_no_pending_events(db: Path, tmp_path: Path, monkeypatch) -> None:
+    """--strict rolls the whole file back, stored units and pending events alike; the next
+    file loads as if nothing had happened."""
+    monkeypatch.setattr(ingest_files, "CHUNK_BYTES", 4096)
+    monkeypatch.setattr(ingest_load, "SORT_UNIT_ROWS", 12)
+    records = [builders.access(100 - i, email=f"p{i % 4}@x.example") for i in range(80)]
+    records[70]["occurred_at"] = "not a time"
+    (f,) = load(db, builders.write_jsonl(tmp_path / "bad.jsonl", records), strict=True).files
+    assert (f.status, f.inserted) == ("failed", 0)
+    assert rows(db, "SELECT count(*) FROM access_events") == [(0,)]
+    good = builders.write_jsonl(tmp_path / "good.jsonl", records[:70])
+    assert one(db, good).inserted == 70
+    assert rows(db, "SELECT count(*) FROM access_events") == [(70,)]
 
 
 @pytest.mark.parametrize("container", ["json-array", "parquet"])

@@ -17,6 +17,7 @@ import pytest
 from fluentlog import sources
 from fluentlog.config import parse
 from fluentlog.errors import ConfigError
+from fluentlog.ingest import load as ingest_load
 from fluentlog.sources import translate
 from fluentlog.sources.mapping import compile_path
 from tests.conftest import DATA, cli, load, owner_config, rows
@@ -76,6 +77,20 @@ def test_the_same_file_with_source_named_loads_the_same(db: Path, name: str) -> 
     source, expected = EXPECTED[name]
     report = load(db, SRC / name, source=sources.presets()[source])
     assert report.files[0].source_detected is False and stored(db) == Counter(expected)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_small_batches_and_sort_units_keep_every_original(db: Path, name: str, monkeypatch) -> None:
+    """Mapped records wait in pending sort units; each keeps its original text whichever
+    batch or unit it falls in."""
+    monkeypatch.setattr(ingest_load, "FOREIGN_BATCH", 2)
+    monkeypatch.setattr(ingest_load, "SORT_UNIT_ROWS", 3)
+    source, expected = EXPECTED[name]
+    f = load(db, SRC / name).files[0]
+    assert (f.status, f.inserted, f.rejected) == ("ingested", sum(expected.values()), 0), f.error
+    assert stored(db) == Counter(expected)
+    for table in ("audit_events", "access_events"):
+        assert rows(db, f"SELECT count(*) FROM {table} WHERE raw IS NULL OR source <> $s", {"s": source}) == [(0,)]
 
 
 def test_event_keeps_the_original_record_and_its_fields(db: Path) -> None:

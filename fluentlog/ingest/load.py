@@ -56,6 +56,11 @@ FOREIGN_BATCH = 20_000  # records mapped in Python per batch handed to the SQL
 MATERIALISED_SLICE = 2 * ROW_GROUP_LINES
 MATERIALISED_SLICE_BYTES = CHUNK_BYTES
 SMALL_RECORD = BATCH_BYTES // 2048  # records up to this size on average are judged in place
+# Events wait in a pending table until a sort unit can be stored in (person, time) order
+# (sql.py): eight row groups (four chunks of lines), or the records of about five chunks'
+# bytes, whichever comes first. DuckDB spills what exceeds its memory limit to disk.
+SORT_UNIT_ROWS = 4 * MATERIALISED_SLICE
+SORT_UNIT_BYTES = 5 * CHUNK_BYTES
 
 
 class _Skip(Exception):
@@ -94,6 +99,7 @@ def ingest_file(store: Store, path: Path, options: IngestOptions,
             else:
                 report.sha256, content_sha256 = loader.load_foreign(path, report.format, gzipped)
             _skip_if_known(store, report)
+            loader.store_pending()
             loader.reconcile()
             loader.index()
             if options.strict and report.rejected:
@@ -162,6 +168,10 @@ class _FileLoader:
         self._parse_params = {"source_tz": options.source_timezone, "kind": options.kind}
         self._insert_params = {"file_id": file_id, "source": source.name}
         self._next_seq = store.scalar(sql.NEXT_SEQ)
+        self.pending = {stream: 0 for stream in sql.PENDING}  # events not yet stored
+        self.pending_bytes = 0  # the records' bytes they came from (both streams)
+        for statement in sql.NEW_PENDING.values():
+            store.execute(statement)
 
     def load(self, path: Path, fmt: str, gzipped: bool, progress: Progress | None) -> tuple[str, str]:
         """Load the file; its SHA-256, and that of its (decompressed) content."""
@@ -249,19 +259,23 @@ class _FileLoader:
         for first, last, size in self.store.rows(sql.MATERIALISED_SLICES,
                                                  {"bytes": MATERIALISED_SLICE_BYTES, "rows": MATERIALISED_SLICE}):
             if size <= (last - first + 1) * SMALL_RECORD:
-                self._process(sql.lines_of_slice(first, last), truncated_line=None)
+                self._process(sql.lines_of_slice(first, last), truncated_line=None, size=size)
             else:
                 self._load_chunk(batched(self.store.query(sql.MATERIALISED_LINES, {"first": first, "last": last})))
         self.store.execute("DROP TABLE materialised")
 
     def _load_chunk(self, chunk: Chunk) -> None:
+        size = chunk.table.column("raw").nbytes if chunk.table.num_rows else 0
         with self.store.scanning("chunk", chunk.table):
-            self._process(sql.LINES_FROM_TEXT if chunk.raw_is_text else sql.LINES_FROM_BLOB, chunk.truncated_line)
+            self._process(sql.LINES_FROM_TEXT if chunk.raw_is_text else sql.LINES_FROM_BLOB, chunk.truncated_line,
+                          size)
         self._reject_read([(h.line_no, h.byte_offset, "line_too_large", h.head, h.length) for h in chunk.huge])
 
-    def _process(self, lines_sql: str, truncated_line: int | None) -> None:
-        """Fast path for the chunk's clean records of the main kind, slow path for the rest."""
+    def _process(self, lines_sql: str, truncated_line: int | None, size: int) -> None:
+        """Fast path for the chunk's clean records of the main kind, slow path for the rest.
+        `size`: the chunk's bytes."""
         store, report = self.store, self.report
+        self._make_room(size)
         store.execute(lines_sql)
         lines, first, last = store.rows(sql.CHUNK_SPAN)[0]
         if not lines:
@@ -302,12 +316,36 @@ class _FileLoader:
                 self.fast_stream = stream
 
     def _insert(self, statement: str, stream: str, extra: dict[str, Any] | None = None) -> int:
-        """Run an INSERT of `stream` events; number new events on from the last seq."""
+        """Run an INSERT of `stream` events into its pending table."""
         inserted = self.store.scalar(statement, {**(extra or {}), **self._insert_params})
+        self.pending[stream] += inserted
+        return inserted
+
+    def _make_room(self, size: int) -> None:
+        """Before judging `size` more bytes of records, store every full sort unit (the
+        previous chunk's events, foreign originals included, are all in by now)."""
+        full = self.pending_bytes + size > SORT_UNIT_BYTES
+        for stream, waiting in self.pending.items():
+            if full or waiting >= SORT_UNIT_ROWS:
+                self._store(stream)
+        self.pending_bytes = size if full else self.pending_bytes + size
+
+    def _store(self, stream: str) -> None:
+        """Store the pending events of `stream` as one sort unit; number them on from the last seq."""
+        if not self.pending[stream]:
+            return
+        self.store.execute(sql.STORE_PENDING[stream])
         if stream in sql.NUMBER:
             self.store.execute(sql.NUMBER[stream], {"seq": self._next_seq})
-            self._next_seq += inserted
-        return inserted
+            self._next_seq += self.pending[stream]
+        self.store.execute(sql.NEW_PENDING[stream])  # empty, and its memory given back
+        self.pending[stream] = 0
+
+    def store_pending(self) -> None:
+        """Store what is still pending (at the end of the file, before reconcile)."""
+        for stream in self.pending:
+            self._store(stream)
+            self.store.execute(sql.DROP_PENDING[stream])
 
     def index(self) -> None:
         """Add this file's audit events to the entity index (after reconcile: no duplicates)."""

@@ -113,14 +113,31 @@ def _columns(stream: str, text: str) -> str:
     return ", ".join(exprs[c] for c in schema.content_columns(stream))
 
 
-# Each batch is stored in (person, time) order: a person's events then sit in a few vectors
-# instead of one in every vector of the table, so signins and timeline fetch that person's
-# rows 4-5x faster (docs/performance.md). Costs the sort: ~0.9 s per 1M audit events. The
-# table as a whole stays in arrival (roughly time) order, batch after batch.
-_CLUSTER = {"audit": "st.s.actor.email, st.ts", "access": "st.s.user.email, st.ts"}
+# A file's events wait in a temp table `pending_<stream>` until a sort unit is full
+# (load.SORT_UNIT_ROWS: four row groups, two chunks of lines); the unit is then stored in
+# (person, time) order. A person's events then sit in one place per unit instead of one in every vector of
+# the table, so signins and timeline fetch that person's rows from few vectors. Units of two
+# row groups (one chunk) left a 5M-event store's signins 19 ms and timeline 39 ms slower, cold
+# (docs/performance.md). The table as a whole stays in arrival (roughly time) order, unit after unit.
+_CLUSTER = {"audit": "actor_email, occurred_at, line_no", "access": "user_email, occurred_at, line_no"}
+PENDING = {s: f"pending_{s}" for s in schema.STREAMS}
+# The pending table has the events table's columns, but for PLACEMENT (given when stored).
+NEW_PENDING = {s: f"""
+CREATE OR REPLACE TEMP TABLE {PENDING[s]} AS
+SELECT {", ".join(c for c, _ in schema.STREAM_COLUMNS[s] if c not in schema.PLACEMENT)}
+FROM {schema.STREAM_TABLES[s]} LIMIT 0""" for s in schema.STREAMS}
+DROP_PENDING = {s: f"DROP TABLE IF EXISTS {PENDING[s]}" for s in schema.STREAMS}
 
 
-# The events just inserted, numbered $seq, $seq + 1, ... in storage order (their rowids rise
+def _store_pending(stream: str) -> str:
+    table = schema.STREAM_TABLES[stream]
+    placement = "".join(", NULL" for c, _ in schema.STREAM_COLUMNS[stream] if c in schema.PLACEMENT)
+    return f"INSERT INTO {table}\nSELECT *{placement} FROM {PENDING[stream]} ORDER BY {_CLUSTER[stream]}"
+
+
+STORE_PENDING = {s: _store_pending(s) for s in schema.STREAMS}
+
+# The events just stored, numbered $seq, $seq + 1, ... in storage order (their rowids rise
 # in insertion order), for the streams whose events carry seq (audit: the entity index).
 # Numbering inside the INSERT (row_number or nextval) keeps DuckDB from writing the rows on
 # both cores: +0.8 s per 1M events; this UPDATE costs ~0.35 s.
@@ -130,30 +147,22 @@ WHERE seq IS NULL""" for stream, table in schema.STREAM_TABLES.items()
           if "seq" in dict(schema.STREAM_COLUMNS[stream])}
 
 
-def _insert(stream: str, rows: str) -> str:
-    """INSERT the (ordered) rows; events that carry seq get it from NUMBER afterwards."""
-    table = schema.STREAM_TABLES[stream]
-    if stream not in NUMBER:
-        return f"INSERT INTO {table}\n{rows}"
-    return f"INSERT INTO {table}\nSELECT *, NULL FROM (\n{rows})"
-
-
 def _fast_insert(stream: str) -> str:
-    """The hot path: one pass over the chunk inserts every clean record of `stream`.
-    Anything else stays behind for the slow path (REST, then STAGE). Every accepted
-    record goes straight in; the reconcile step takes duplicates out again."""
-    return EACH[stream].pipeline("lines", keep_text=True) + "\n" + _insert(stream, f"""
+    """The hot path: one pass over the chunk puts every clean record of `stream` in the
+    pending table. Anything else stays behind for the slow path (REST, then STAGE). Every
+    accepted record goes straight in; the reconcile step takes duplicates out again."""
+    return EACH[stream].pipeline("lines", keep_text=True) + f"""
+INSERT INTO {PENDING[stream]}
 SELECT {_columns(stream, 'st.text')}, $file_id, st.line_no FROM judged st
-WHERE st.kind = '{stream}' AND st.reason IS NULL AND NOT st.suspect
-ORDER BY {_CLUSTER[stream]}""")
+WHERE st.kind = '{stream}' AND st.reason IS NULL AND NOT st.suspect"""
 
 
 def _insert_staged(stream: str) -> str:
-    return _insert(stream, f"""
+    return f"""
+INSERT INTO {PENDING[stream]}
 SELECT {_columns(stream, 'l.text')}, $file_id, st.line_no FROM {_FROM_STAGE}
 WHERE st.reason IS NULL AND st.kind = '{stream}'
-ORDER BY {_CLUSTER[stream]}
-""")
+"""
 
 
 def _new_fields_inserted(stream: str) -> str:
@@ -163,7 +172,7 @@ def _new_fields_inserted(stream: str) -> str:
 SELECT field, count(*) FROM (
   SELECT unnest({judge.unknown()}) AS field
   FROM (SELECT json_keys(raw, {judge.key_paths}) AS keys, '{stream}' AS kind
-        FROM {schema.STREAM_TABLES[stream]}
+        FROM {PENDING[stream]}
         WHERE file_id = $file_id AND line_no BETWEEN $first AND $last AND raw IS NOT NULL))
 GROUP BY field
 """
@@ -228,7 +237,7 @@ INSERT INTO conflicts
 SELECT $stream, event_id, $file_id, line_no, incoming, stored, now() FROM hits WHERE verdict = 'conflict'
 """
 FAST_INSERT = {s: _fast_insert(s) for s in schema.STREAMS}
-REST_AFTER = {s: REST.replace("@TABLE@", t) for s, t in schema.STREAM_TABLES.items()}
+REST_AFTER = {s: REST.replace("@TABLE@", t) for s, t in PENDING.items()}
 INSERT_STAGED = {s: _insert_staged(s) for s in schema.STREAMS}
 NEW_FIELDS_INSERTED = {s: _new_fields_inserted(s) for s in schema.STREAMS}
 HITS = {s: _hits(s) for s in schema.STREAMS}
@@ -248,11 +257,12 @@ INSERT INTO files VALUES ($file_id, $path, $size, $sha, $format, $kind, $records
 INSERT_READ_REJECTS = """
 INSERT INTO rejects SELECT $file_id, line_no, byte_offset, reason, raw, length FROM read_rejects
 """
-# A foreign record's event (or reject) keeps the record as the export had it.
+# A foreign record's event (still pending: load.py stores units only before the next batch)
+# or reject keeps the record as the export had it.
 KEEP_ORIGINALS = tuple(f"""
 UPDATE {table} SET raw = decode(o.original) FROM originals o
 WHERE {table}.file_id = $file_id AND {table}.line_no = o.line_no
-""" for table in schema.STREAM_TABLES.values()) + ("""
+""" for table in PENDING.values()) + ("""
 UPDATE rejects SET raw = o.original, raw_length = octet_length(o.original) FROM originals o
 WHERE rejects.file_id = $file_id AND rejects.line_no = o.line_no
 """,)
