@@ -135,3 +135,10 @@ def prefilter(found: list[int]) -> tuple[str, dict[str, Any]] | None:
         terms.append(f"e.seq BETWEEN $seq_lo{i} AND $seq_hi{i}")
         params[f"seq_lo{i}"], params[f"seq_hi{i}"] = first << BLOCK_BITS, ((last + 1) << BLOCK_BITS) - 1
     return "(" + " OR ".join(terms) + ")", params
+
+
+def near(store: Store, indexed: bool, ids: list[str], emails: list[str]) -> tuple[str | None, dict[str, Any]]:
+    """The index's term on `e.seq` for rows naming `ids` or the user entity of `emails`, and
+    its parameters; no term when the index is not `indexed` (usable) or would not narrow the scan."""
+    found = prefilter(blocks(store, ids, emails)) if indexed else None
+    return found if found is not None else (None, {})

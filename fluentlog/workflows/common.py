@@ -12,6 +12,29 @@ BIG_LIMIT = 2**62  # LIMIT for "no limit" (a bound parameter cannot be NULL ther
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
 
 
+# DuckDB's lower() turns two non-ASCII characters into ASCII letters: İ (U+0130) into "i" and
+# the Kelvin sign (U+212A) into "k". Every other character it lowers into ASCII is ASCII
+# (tests/test_workflows.py asks the installed DuckDB about every code point).
+_LOWERED_INTO_ASCII = "ik"
+
+
+def email_bounds(email: str) -> tuple[str, str] | None:
+    """(lo, hi) such that every stored text whose lower() equals lower(email) lies between
+    them, byte by byte; None when the email is not ASCII.
+
+    Events are stored sorted by person within each sort unit, so `col BETWEEN lo AND hi`
+    lets DuckDB skip the row groups of other people by their zone maps before it lowers each
+    value (signins at 5M events: 9 -> 4 ms). Every character of such a text is the letter of
+    lower(email) or its capital, both at least the capital, so lo is the capital spelling.
+    Each sorts at most at the lower-case letter, up to the first i or k (İ or K sort after all
+    ASCII): hi is lower(email), or its part before that letter followed by the highest character."""
+    if not email.isascii():
+        return None
+    low = email.lower()
+    cut = min((low.index(c) for c in _LOWERED_INTO_ASCII if c in low), default=None)
+    return low.upper(), low if cut is None else low[:cut] + "\U0010ffff"
+
+
 def json_needle(value: str) -> str:
     """`value` as it appears inside stored JSON text, for a cheap contains() prefilter;
     '' (which every text contains) when JSON would escape it."""

@@ -7,32 +7,47 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from fluentlog import entity_index
 from fluentlog.store import Store
 from fluentlog.timeparse import TimeRange
 from fluentlog.view import Section, View
-from fluentlog.workflows.common import change_text, changes_of, mixed_sources, related_of
+from fluentlog.workflows.common import change_text, changes_of, email_bounds, mixed_sources, related_of
 
 if TYPE_CHECKING:  # Arrow is needed for table and CSV output only
     import pyarrow as pa
 
-TIMELINE = """
+# @ACCESS_RANGE@ and @ACTOR_RANGE@ take `col BETWEEN $lo AND $hi AND` for an email with bounds
+# (common.email_bounds); @NEAR@ the entity index's term for the blocks of their user entity.
+_TIMELINE = """
 SELECT * FROM (
   SELECT 'access' AS stream, 'signin' AS role, event_id, occurred_at, event AS action, outcome,
          user_email AS actor_email, NULL AS entity_type, NULL AS entity_id, NULL AS changes, NULL AS related,
          ip, country, city, device_id, source
   FROM access_events
-  WHERE rowid IN (SELECT rowid FROM access_events WHERE lower(user_email) = lower($email))
+  WHERE rowid IN (SELECT rowid FROM access_events WHERE @ACCESS_RANGE@ lower(user_email) = lower($email))
   UNION ALL
   SELECT 'audit', CASE WHEN lower(actor_email) = lower($email) THEN 'actor' ELSE 'subject' END, event_id,
          occurred_at, action, NULL, actor_email, entity_type, entity_id, changes, related, ip, NULL, NULL, NULL,
          source
   FROM audit_events
-  WHERE rowid IN (SELECT rowid FROM audit_events WHERE lower(actor_email) = lower($email)
-                  OR (entity_type = 'user' AND lower(entity_email) = lower($email)))
+  WHERE rowid IN (SELECT rowid FROM audit_events WHERE @ACTOR_RANGE@ lower(actor_email) = lower($email)
+                  UNION ALL
+                  SELECT rowid FROM audit_events e
+                  WHERE @NEAR@ e.entity_type = 'user' AND lower(e.entity_email) = lower($email))
 )
 WHERE ($since IS NULL OR occurred_at >= $since) AND ($until IS NULL OR occurred_at < $until)
 ORDER BY occurred_at, stream, event_id
 """
+
+
+def timeline_sql(bounded: bool, near: str | None) -> str:
+    """The timeline statement: with email bounds or without, and with the entity index's
+    term (built from fluentlog's own numbers, its values bound) or without."""
+    return (_TIMELINE.replace("@ACCESS_RANGE@", "user_email BETWEEN $lo AND $hi AND" if bounded else "")
+            .replace("@ACTOR_RANGE@", "actor_email BETWEEN $lo AND $hi AND" if bounded else "")
+            .replace("@NEAR@", f"{near} AND" if near else ""))
+
+
 KEYS = ("stream", "role", "event_id", "occurred_at", "action", "outcome", "actor_email", "entity_type",
         "entity_id", "ip", "country", "city", "device_id", "source")
 
@@ -44,8 +59,12 @@ class Params:
 
 
 def run(store: Store, params: Params) -> list[dict[str, Any]]:
-    return store.records(TIMELINE, {"email": params.email, "since": params.range.since,
-                                    "until": params.range.until})
+    values = {"email": params.email, "since": params.range.since, "until": params.range.until}
+    bounds = email_bounds(params.email)
+    if bounds:
+        values.update(lo=bounds[0], hi=bounds[1])
+    near, where = entity_index.near(store, entity_index.usable(store), [], [params.email])
+    return store.records(timeline_sql(bounds is not None, near), {**values, **where})
 
 
 def view(items: list[dict[str, Any]], params: Params, zone: str = "UTC") -> View:

@@ -136,15 +136,15 @@ def run(store: Store, params: Params) -> Result:
     indexed = entity_index.usable(store)
     if target.email:
         kind = "email"
-        near, where = _near(store, indexed, [], [target.email])
+        near, where = entity_index.near(store, indexed, [], [target.email])
         values.update(email=target.email, ids=store.scalar(USER_IDS + _and(near), {**where, "email": target.email}))
-        near, where = _near(store, indexed, values["ids"], [target.email])
+        near, where = entity_index.near(store, indexed, values["ids"], [target.email])
     else:
         kind = "entity" if target.entity_type else "id"
         values.update(id=target.entity_id, needle=json_needle(target.entity_id))
         if target.entity_type:
             values["type"] = target.entity_type
-        near, where = _near(store, indexed, [target.entity_id], [])
+        near, where = entity_index.near(store, indexed, [target.entity_id], [])
     values.update(where)
     active = frozenset(k for k in filters if k in values)
     events = store.records(history_sql(kind, active, near), {**values, "limit": params.limit or BIG_LIMIT})
@@ -153,13 +153,6 @@ def run(store: Store, params: Params) -> Result:
         left_out = store.scalar(count_sql(kind, active, near), values) - len(events)
     loaded = store.rows(LOADED)[0]
     return Result(target, events, left_out, loaded)
-
-
-def _near(store: Store, indexed: bool, ids: list[str], emails: list[str]) -> tuple[str | None, dict[str, Any]]:
-    """The entity index's term for rows naming `ids` or `emails`, and its parameters; no term
-    when there is no index or it would not narrow the scan."""
-    found = entity_index.prefilter(entity_index.blocks(store, ids, emails)) if indexed else None
-    return found if found is not None else (None, {})
 
 
 def _and(term: str | None) -> str:
