@@ -90,6 +90,10 @@ def test_who_changed_usage_errors(db: Path) -> None:
     assert cli("who-changed", "--db", str(db)).code == 2
     assert cli("who-changed", "x:1", "--id", "2", "--db", str(db)).code == 2
     assert cli("who-changed", "x:1", "--limit", "0", "--db", str(db)).code == 2
+    no_id = cli("who-changed", "appointment:", "--db", str(db))
+    assert no_id.code == 2 and "appointment: names a type but no id" in no_id.stderr
+    assert "--id 'appointment:'" in no_id.stderr
+    assert run_json("who-changed", "--id", "appointment:", "--db", str(db))[:2] == (0, [])  # a literal id
     missing = cli("who-changed", "x:1", "--db", str(db.parent / "none.duckdb"))
     assert missing.code == 4 and "fluentlog ingest" in missing.stderr
 

@@ -116,8 +116,11 @@ def resolve(params: Params) -> Target:
         return Target(email=target)
     if target and ":" in target and target.split(":", 1)[0].replace("_", "").isalpha():
         entity_type, entity_id = target.split(":", 1)
-        if entity_id:
-            return Target(entity_type, entity_id)
+        if not entity_id.strip():
+            raise UsageError(f"{target} names a type but no id",
+                             hint=f"fluentlog who-changed {entity_type}:ID (or --id '{target}' for an id that "
+                                  "really ends in a colon)")
+        return Target(entity_type, entity_id)
     if target:
         return Target(entity_id=target)
     if params.entity_id:
