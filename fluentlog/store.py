@@ -45,6 +45,11 @@ class Store:
         self.format: str | None = None  # the store format (schema.SCHEMA_VERSION), once checked
         self._scans: dict[str, _ArrowSlot] = {}
 
+    @property
+    def scratch(self) -> Path:
+        """The folder beside the database where an ingest spills events it is sorting."""
+        return self.path.with_name(self.path.name + ".sort.tmp")
+
     @classmethod
     @contextmanager
     def open(cls, path: Path, *, read_only: bool = False, wait: float = 30.0,
@@ -63,6 +68,8 @@ class Store:
             if readable is not None:
                 paths = ", ".join(quote_literal(str(p.resolve())) for p in readable)
                 store.execute(f"SET allowed_paths = [{paths}]")
+                if not read_only:
+                    store.execute(f"SET allowed_directories = [{quote_literal(str(store.scratch.resolve()) + os.sep)}]")
                 store.execute("SET enable_external_access = false")
             store.execute("SET lock_configuration = true")  # no statement may change these settings now
             store.check_ours()

@@ -192,8 +192,14 @@ def test_sort_units_span_chunks_and_follow_each_other_in_file_order(db: Path, tm
     signins = [builders.access(300 - i, email=people[i % 3]) for i in range(150)]
     changes = [builders.audit(300 - i, "user.updated", people[i % 3], ("user", str(i))) for i in range(150)]
     mixed = [r for pair in zip(signins, changes, strict=True) for r in pair]
+    spilled = []  # events waiting in spill files before each chunk: bounded by a unit and a chunk
+    make_room = ingest_load._FileLoader._make_room
+    monkeypatch.setattr(ingest_load._FileLoader, "_make_room", lambda self, size: (
+        spilled.append(rows_in(self.store.scratch)), make_room(self, size)))
     f = one(db, builders.write_jsonl(tmp_path / "mixed.jsonl", mixed))
     assert (f.inserted, f.rejected) == (300, 0)
+    assert 0 < max(spilled) < 2 * (45 + 20)
+    assert not db.with_name(db.name + ".sort.tmp").exists()  # the spill files are gone
     for table, person in (("access_events", "user_email"), ("audit_events", "actor_email")):
         units = _units(rows(db, f"SELECT {person}, occurred_at, line_no FROM {table} ORDER BY rowid"))
         assert 3 <= len(units) <= 5, [len(u) for u in units]  # 150 events in units of 45 and more
@@ -204,6 +210,13 @@ def test_sort_units_span_chunks_and_follow_each_other_in_file_order(db: Path, tm
         assert sum(len(u) for u in units) == 150
     seqs = rows(db, "SELECT seq FROM audit_events ORDER BY rowid")
     assert [s for (s,) in seqs] == list(range(150))
+
+
+def rows_in(scratch: Path) -> int:
+    import duckdb
+    files = [str(p) for p in scratch.glob("*.parquet")]
+    with duckdb.connect() as con:
+        return con.execute("SELECT count(*) FROM read_parquet($f)", {"f": files}).fetchone()[0] if files else 0
 
 
 def test_duplicates_and_conflicts_are_found_across_sort_units(db: Path, tmp_path: Path, monkeypatch) -> None:
@@ -219,9 +232,9 @@ def test_duplicates_and_conflicts_are_found_across_sort_units(db: Path, tmp_path
     assert rows(db, "SELECT event_id, line_no FROM conflicts") == [(records[7]["id"], 102)]
 
 
-def test_a_file_that_fails_midway_leaves_no_pending_events(db: Path, tmp_path: Path, monkeypatch) -> None:
-    """--strict rolls the whole file back, stored units and pending events alike; the next
-    file loads as if nothing had happened."""
+def test_a_file_that_fails_midway_leaves_no_pending_events_or_spill_files(db: Path, tmp_path: Path, monkeypatch) -> None:
+    """--strict rolls the whole file back, stored units and pending events alike; the spill
+    files go too, and the next file loads as if nothing had happened."""
     monkeypatch.setattr(ingest_files, "CHUNK_BYTES", 4096)
     monkeypatch.setattr(ingest_load, "SORT_UNIT_ROWS", 12)
     records = [builders.access(100 - i, email=f"p{i % 4}@x.example") for i in range(80)]
@@ -229,9 +242,14 @@ def test_a_file_that_fails_midway_leaves_no_pending_events(db: Path, tmp_path: P
     (f,) = load(db, builders.write_jsonl(tmp_path / "bad.jsonl", records), strict=True).files
     assert (f.status, f.inserted) == ("failed", 0)
     assert rows(db, "SELECT count(*) FROM access_events") == [(0,)]
+    scratch = db.with_name(db.name + ".sort.tmp")
+    assert not scratch.exists()  # no spill file left behind
+    scratch.mkdir()
+    (scratch / "access-1-1.parquet").write_bytes(b"left by a killed run")
     good = builders.write_jsonl(tmp_path / "good.jsonl", records[:70])
     assert one(db, good).inserted == 70
     assert rows(db, "SELECT count(*) FROM access_events") == [(70,)]
+    assert not scratch.exists()  # cleared before and after
 
 
 @pytest.mark.parametrize("container", ["json-array", "parquet"])

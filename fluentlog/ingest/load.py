@@ -56,9 +56,9 @@ FOREIGN_BATCH = 20_000  # records mapped in Python per batch handed to the SQL
 MATERIALISED_SLICE = 2 * ROW_GROUP_LINES
 MATERIALISED_SLICE_BYTES = CHUNK_BYTES
 SMALL_RECORD = BATCH_BYTES // 2048  # records up to this size on average are judged in place
-# Events wait in a pending table until a sort unit can be stored in (person, time) order
-# (sql.py): eight row groups (four chunks of lines), or the records of about five chunks'
-# bytes, whichever comes first. DuckDB spills what exceeds its memory limit to disk.
+# Events wait in spill files until a sort unit can be stored in (person, time) order (sql.py):
+# eight row groups (four chunks of lines), or the records of about five chunks' bytes,
+# whichever comes first.
 SORT_UNIT_ROWS = 4 * MATERIALISED_SLICE
 SORT_UNIT_BYTES = 5 * CHUNK_BYTES
 
@@ -71,10 +71,24 @@ def ingest(store: Store, files: list[Path], options: IngestOptions,
            progress: Callable[[Path, int, int], None] | None = None) -> LoadReport:
     """Ingest files (see files.expand for turning paths, directories and globs into files)."""
     report = LoadReport()
-    for path in files:
-        file_progress = (lambda done, p=path: progress(p, done, p.stat().st_size)) if progress else None
-        report.files.append(ingest_file(store, path, options, file_progress))
+    _clear(store.scratch)  # what a killed run may have left
+    try:
+        for path in files:
+            file_progress = (lambda done, p=path: progress(p, done, p.stat().st_size)) if progress else None
+            report.files.append(ingest_file(store, path, options, file_progress))
+    finally:
+        _clear(store.scratch)
     return report
+
+
+def _clear(scratch: Path) -> None:
+    """Remove the spill files and their folder."""
+    for path in scratch.glob("*.parquet"):
+        path.unlink(missing_ok=True)
+    try:
+        scratch.rmdir()
+    except OSError:  # absent, or holds what fluentlog did not put there
+        pass
 
 
 def ingest_file(store: Store, path: Path, options: IngestOptions,
@@ -168,10 +182,13 @@ class _FileLoader:
         self._parse_params = {"source_tz": options.source_timezone, "kind": options.kind}
         self._insert_params = {"file_id": file_id, "source": source.name}
         self._next_seq = store.scalar(sql.NEXT_SEQ)
-        self.pending = {stream: 0 for stream in sql.PENDING}  # events not yet stored
-        self.pending_bytes = 0  # the records' bytes they came from (both streams)
-        for statement in sql.NEW_PENDING.values():
-            store.execute(statement)
+        # Events not yet stored, per stream: their spill files and count; and the records' bytes
+        # they came from (both streams).
+        self.pending: dict[str, list[Path]] = {stream: [] for stream in sql.STORE_SPILLED}
+        self.pending_rows = {stream: 0 for stream in sql.STORE_SPILLED}
+        self.pending_bytes = 0
+        self._spills = 0
+        store.scratch.mkdir(mode=0o700, exist_ok=True)
 
     def load(self, path: Path, fmt: str, gzipped: bool, progress: Progress | None) -> tuple[str, str]:
         """Load the file; its SHA-256, and that of its (decompressed) content."""
@@ -226,6 +243,7 @@ class _FileLoader:
             self._load_chunk(Chunk(pa.table({"line_no": pa.array(line_no, pa.int64()),
                                              "byte_offset": pa.array(byte_offset, pa.int64()),
                                              "raw": pa.array(raw, pa.string())}), True, []))
+            self.store_pending()  # each batch its own unit: its events then take their originals
             originals = pa.table({"line_no": pa.array([r.line_no for r in records], pa.int64()),
                                   "original": pa.array([r.text for r in records], pa.binary())})
             with self.store.scanning("originals", originals):
@@ -277,19 +295,19 @@ class _FileLoader:
         store, report = self.store, self.report
         self._make_room(size)
         store.execute(lines_sql)
-        lines, first, last = store.rows(sql.CHUNK_SPAN)[0]
+        lines = store.scalar(sql.CHUNK_LINES)
         if not lines:
             return
-        span = {"file_id": self.file_id, "first": first, "last": last}
         if self.fast_stream is None:  # a guess from the first lines; a wrong one only costs time
             self.fast_stream = "access" if store.scalar(sql.LOOKS_LIKE_ACCESS) else "audit"
         fast = self.fast_stream
-        inserted = self._insert(sql.FAST_INSERT[fast], fast, self._parse_params)
+        inserted = self._spill(sql.FAST_SPILL[fast], fast, self._parse_params)
+        spilled = {"spilled": str(self.pending[fast][-1])}
         self.candidates[fast] += inserted
         if inserted:
-            for name, count in store.rows(sql.NEW_FIELDS_INSERTED[fast], span):
+            for name, count in store.rows(sql.NEW_FIELDS_INSERTED[fast], spilled):
                 report.new_fields[name] += count
-        store.execute(sql.REST_AFTER[fast], span)
+        store.execute(sql.REST_AFTER, spilled)
         staged = 0
         if store.scalar(sql.REST_COUNT):
             store.execute(sql.STAGE, self._parse_params)
@@ -310,42 +328,43 @@ class _FileLoader:
         for name, count in store.rows(sql.NEW_FIELDS):
             report.new_fields[name] += count
         for stream, count in store.rows(sql.KIND_COUNTS):
-            self._insert(sql.INSERT_STAGED[stream], stream)
+            self._spill(sql.STAGED_SPILL[stream], stream)
             self.candidates[stream] += count
             if count > fast_inserted:  # this file is mostly the other kind: switch fast paths
                 self.fast_stream = stream
 
-    def _insert(self, statement: str, stream: str, extra: dict[str, Any] | None = None) -> int:
-        """Run an INSERT of `stream` events into its pending table."""
-        inserted = self.store.scalar(statement, {**(extra or {}), **self._insert_params})
-        self.pending[stream] += inserted
-        return inserted
+    def _spill(self, statement: str, stream: str, extra: dict[str, Any] | None = None) -> int:
+        """Run a COPY of `stream` events to a new spill file of the pending unit; their count."""
+        self._spills += 1
+        path = self.store.scratch / f"{stream}-{self.file_id}-{self._spills}.parquet"
+        self.pending[stream].append(path)
+        count = self.store.scalar(statement, {**(extra or {}), **self._insert_params, "path": str(path)})
+        self.pending_rows[stream] += count
+        return count
 
     def _make_room(self, size: int) -> None:
-        """Before judging `size` more bytes of records, store every full sort unit (the
-        previous chunk's events, foreign originals included, are all in by now)."""
+        """Before judging `size` more bytes of records, store every full sort unit."""
         full = self.pending_bytes + size > SORT_UNIT_BYTES
-        for stream, waiting in self.pending.items():
+        for stream, waiting in self.pending_rows.items():
             if full or waiting >= SORT_UNIT_ROWS:
                 self._store(stream)
         self.pending_bytes = size if full else self.pending_bytes + size
 
     def _store(self, stream: str) -> None:
         """Store the pending events of `stream` as one sort unit; number them on from the last seq."""
-        if not self.pending[stream]:
-            return
-        self.store.execute(sql.STORE_PENDING[stream])
-        if stream in sql.NUMBER:
-            self.store.execute(sql.NUMBER[stream], {"seq": self._next_seq})
-            self._next_seq += self.pending[stream]
-        self.store.execute(sql.NEW_PENDING[stream])  # empty, and its memory given back
-        self.pending[stream] = 0
+        if self.pending_rows[stream]:
+            self.store.execute(sql.STORE_SPILLED[stream], {"files": [str(p) for p in self.pending[stream]]})
+            if stream in sql.NUMBER:
+                self.store.execute(sql.NUMBER[stream], {"seq": self._next_seq})
+                self._next_seq += self.pending_rows[stream]
+        for path in self.pending[stream]:
+            path.unlink(missing_ok=True)
+        self.pending[stream], self.pending_rows[stream] = [], 0
 
     def store_pending(self) -> None:
-        """Store what is still pending (at the end of the file, before reconcile)."""
+        """Store what is still pending (at the end of a file or a foreign batch)."""
         for stream in self.pending:
             self._store(stream)
-            self.store.execute(sql.DROP_PENDING[stream])
 
     def index(self) -> None:
         """Add this file's audit events to the entity index (after reconcile: no duplicates)."""

@@ -48,18 +48,17 @@ def lines_of_slice(first: int, last: int) -> str:
 # The slow path, for what the fast insert left: blank, rejected, suspect or other-kind lines.
 STAGE = ("CREATE OR REPLACE TEMP TABLE stage AS" + BOTH.pipeline("rest", keep_text=False)
          + "\nSELECT line_no, kind, reason, suspect, unknown, s, ts, keep_raw FROM judged")
-REST = """
+REST_AFTER = """
 CREATE OR REPLACE TEMP TABLE rest AS
 SELECT l.line_no, l.text FROM lines l
-WHERE l.line_no NOT IN (SELECT line_no FROM @TABLE@
-                        WHERE file_id = $file_id AND line_no BETWEEN $first AND $last)
+WHERE l.line_no NOT IN (SELECT line_no FROM read_parquet($spilled))
 """
 
 LOOKS_LIKE_ACCESS = """
 SELECT count(*) FILTER (WHERE contains(text, '"event"')) > count(*) FILTER (WHERE contains(text, '"action"'))
 FROM (SELECT text FROM lines LIMIT 1000)
 """
-CHUNK_SPAN = "SELECT count(*), min(line_no), max(line_no) FROM lines"
+CHUNK_LINES = "SELECT count(*) FROM lines"
 STAGE_COUNT = "SELECT count(*) FROM stage"
 REST_COUNT = "SELECT count(*) FROM rest"
 SUSPECTS = "SELECT st.line_no, l.text FROM stage st JOIN rest l ON l.line_no = st.line_no WHERE st.suspect"
@@ -110,32 +109,34 @@ def _content(alias: str, stream: str) -> str:
 
 def _columns(stream: str, text: str) -> str:
     exprs = {**_EXPRESSIONS[stream], "raw": _RAW_FROM.format(text=text)}
-    return ", ".join(exprs[c] for c in schema.content_columns(stream))
+    return ", ".join(f"{exprs[c]} AS {c}" for c in schema.content_columns(stream))
 
 
-# A file's events wait in a temp table `pending_<stream>` until a sort unit is full
-# (load.SORT_UNIT_ROWS: four row groups, two chunks of lines); the unit is then stored in
-# (person, time) order. A person's events then sit in one place per unit instead of one in every vector of
-# the table, so signins and timeline fetch that person's rows from few vectors. Units of two
-# row groups (one chunk) left a 5M-event store's signins 19 ms and timeline 39 ms slower, cold
-# (docs/performance.md). The table as a whole stays in arrival (roughly time) order, unit after unit.
+# A file's events wait in Parquet files (the store's scratch folder) until a sort unit is full
+# (load.SORT_UNIT_ROWS: eight row groups, four chunks of lines); the unit is then stored in
+# (person, time) order. A person's events then sit in one place per unit instead of one in
+# every vector of the table, so signins and timeline fetch that person's rows from few vectors:
+# with units of one chunk, a 5M-event store's signins query took 47 ms cold, with these 24 ms
+# (docs/performance.md). The table as a whole stays in arrival (roughly time) order, unit after
+# unit. Files, not a temp table: DuckDB keeps every row deleted from a temp table until the
+# file's transaction commits, and that spill grew with the file (4.7 GB for 20M events); a
+# unit's files (lz4, ~60 MB for 983,040 audit events) are deleted once it is stored.
 _CLUSTER = {"audit": "actor_email, occurred_at, line_no", "access": "user_email, occurred_at, line_no"}
-PENDING = {s: f"pending_{s}" for s in schema.STREAMS}
-# The pending table has the events table's columns, but for PLACEMENT (given when stored).
-NEW_PENDING = {s: f"""
-CREATE OR REPLACE TEMP TABLE {PENDING[s]} AS
-SELECT {", ".join(c for c, _ in schema.STREAM_COLUMNS[s] if c not in schema.PLACEMENT)}
-FROM {schema.STREAM_TABLES[s]} LIMIT 0""" for s in schema.STREAMS}
-DROP_PENDING = {s: f"DROP TABLE IF EXISTS {PENDING[s]}" for s in schema.STREAMS}
 
 
-def _store_pending(stream: str) -> str:
+def _spill(query: str) -> str:
+    """Write the query's rows (the table's columns but for PLACEMENT) to the Parquet file $path;
+    the statement answers with their count."""
+    return f"COPY (\n{query}\n) TO $path (FORMAT parquet, COMPRESSION lz4_raw)"
+
+
+def _store_spilled(stream: str) -> str:
     table = schema.STREAM_TABLES[stream]
     placement = "".join(", NULL" for c, _ in schema.STREAM_COLUMNS[stream] if c in schema.PLACEMENT)
-    return f"INSERT INTO {table}\nSELECT *{placement} FROM {PENDING[stream]} ORDER BY {_CLUSTER[stream]}"
+    return f"INSERT INTO {table}\nSELECT *{placement} FROM read_parquet($files) ORDER BY {_CLUSTER[stream]}"
 
 
-STORE_PENDING = {s: _store_pending(s) for s in schema.STREAMS}
+STORE_SPILLED = {s: _store_spilled(s) for s in schema.STREAMS}
 
 # The events just stored, numbered $seq, $seq + 1, ... in storage order (their rowids rise
 # in insertion order), for the streams whose events carry seq (audit: the entity index).
@@ -147,33 +148,28 @@ WHERE seq IS NULL""" for stream, table in schema.STREAM_TABLES.items()
           if "seq" in dict(schema.STREAM_COLUMNS[stream])}
 
 
-def _fast_insert(stream: str) -> str:
-    """The hot path: one pass over the chunk puts every clean record of `stream` in the
-    pending table. Anything else stays behind for the slow path (REST, then STAGE). Every
-    accepted record goes straight in; the reconcile step takes duplicates out again."""
-    return EACH[stream].pipeline("lines", keep_text=True) + f"""
-INSERT INTO {PENDING[stream]}
-SELECT {_columns(stream, 'st.text')}, $file_id, st.line_no FROM judged st
-WHERE st.kind = '{stream}' AND st.reason IS NULL AND NOT st.suspect"""
+def _fast_spill(stream: str) -> str:
+    """The hot path: one pass over the chunk spills every clean record of `stream` to $path.
+    Anything else stays behind for the slow path (REST, then STAGE). Every accepted record
+    goes straight in; the reconcile step takes duplicates out again."""
+    return _spill(EACH[stream].pipeline("lines", keep_text=True) + f"""
+SELECT {_columns(stream, 'st.text')}, $file_id AS file_id, st.line_no FROM judged st
+WHERE st.kind = '{stream}' AND st.reason IS NULL AND NOT st.suspect""")
 
 
-def _insert_staged(stream: str) -> str:
-    return f"""
-INSERT INTO {PENDING[stream]}
-SELECT {_columns(stream, 'l.text')}, $file_id, st.line_no FROM {_FROM_STAGE}
-WHERE st.reason IS NULL AND st.kind = '{stream}'
-"""
+def _staged_spill(stream: str) -> str:
+    return _spill(f"""SELECT {_columns(stream, 'l.text')}, $file_id AS file_id, st.line_no FROM {_FROM_STAGE}
+WHERE st.reason IS NULL AND st.kind = '{stream}'""")
 
 
 def _new_fields_inserted(stream: str) -> str:
-    """Unknown fields of the records the fast path inserted: they kept their text in raw."""
+    """Unknown fields of the records the fast path spilled to $spilled: they kept their text in raw."""
     judge = EACH[stream]
     return f"""
 SELECT field, count(*) FROM (
   SELECT unnest({judge.unknown()}) AS field
   FROM (SELECT json_keys(raw, {judge.key_paths}) AS keys, '{stream}' AS kind
-        FROM {PENDING[stream]}
-        WHERE file_id = $file_id AND line_no BETWEEN $first AND $last AND raw IS NOT NULL))
+        FROM read_parquet($spilled) WHERE raw IS NOT NULL))
 GROUP BY field
 """
 
@@ -236,9 +232,8 @@ INSERT_CONFLICTS = """
 INSERT INTO conflicts
 SELECT $stream, event_id, $file_id, line_no, incoming, stored, now() FROM hits WHERE verdict = 'conflict'
 """
-FAST_INSERT = {s: _fast_insert(s) for s in schema.STREAMS}
-REST_AFTER = {s: REST.replace("@TABLE@", t) for s, t in PENDING.items()}
-INSERT_STAGED = {s: _insert_staged(s) for s in schema.STREAMS}
+FAST_SPILL = {s: _fast_spill(s) for s in schema.STREAMS}
+STAGED_SPILL = {s: _staged_spill(s) for s in schema.STREAMS}
 NEW_FIELDS_INSERTED = {s: _new_fields_inserted(s) for s in schema.STREAMS}
 HITS = {s: _hits(s) for s in schema.STREAMS}
 REPEATS = {s: _repeats(s) for s in schema.STREAMS}
@@ -257,12 +252,11 @@ INSERT INTO files VALUES ($file_id, $path, $size, $sha, $format, $kind, $records
 INSERT_READ_REJECTS = """
 INSERT INTO rejects SELECT $file_id, line_no, byte_offset, reason, raw, length FROM read_rejects
 """
-# A foreign record's event (still pending: load.py stores units only before the next batch)
-# or reject keeps the record as the export had it.
+# A foreign record's event (stored with its batch) or reject keeps the record as the export had it.
 KEEP_ORIGINALS = tuple(f"""
 UPDATE {table} SET raw = decode(o.original) FROM originals o
 WHERE {table}.file_id = $file_id AND {table}.line_no = o.line_no
-""" for table in PENDING.values()) + ("""
+""" for table in schema.STREAM_TABLES.values()) + ("""
 UPDATE rejects SET raw = o.original, raw_length = octet_length(o.original) FROM originals o
 WHERE rejects.file_id = $file_id AND rejects.line_no = o.line_no
 """,)
