@@ -232,7 +232,8 @@ def test_duplicates_and_conflicts_are_found_across_sort_units(db: Path, tmp_path
     assert rows(db, "SELECT event_id, line_no FROM conflicts") == [(records[7]["id"], 102)]
 
 
-def test_a_file_that_fails_midway_leaves_no_pending_events_or_spill_files(db: Path, tmp_path: Path, monkeypatch) -> None:
+def test_a_file_that_fails_midway_leaves_no_pending_events_or_spill_files(db: Path, tmp_path: Path,
+                                                                          monkeypatch) -> None:
     """--strict rolls the whole file back, stored units and pending events alike; the spill
     files go too, and the next file loads as if nothing had happened."""
     monkeypatch.setattr(ingest_files, "CHUNK_BYTES", 4096)
