@@ -54,9 +54,10 @@ class Store:
     @contextmanager
     def open(cls, path: Path, *, read_only: bool = False, wait: float = 30.0,
              memory_limit: str | None = None, purpose: str = "fluentlog",
-             readable: list[Path] | None = None) -> Iterator[Store]:
+             readable: list[Path] | None = None, create: bool = True) -> Iterator[Store]:
         """`readable`, when given, is all DuckDB may read besides the database: the files named
-        on the command line (an injected read_csv('/etc/shadow') would then fail)."""
+        on the command line (an injected read_csv('/etc/shadow') would then fail). Without
+        `create`, a writable open refuses an empty database as a read-only one does."""
         con = _connect(path, read_only, wait)
         store = cls(con, path, read_only)
         holder = None
@@ -72,7 +73,7 @@ class Store:
                     store.execute(f"SET allowed_directories = [{quote_literal(str(store.scratch.resolve()) + os.sep)}]")
                 store.execute("SET enable_external_access = false")
             store.execute("SET lock_configuration = true")  # no statement may change these settings now
-            store.check_ours()
+            store.check_ours(must_hold_data=read_only or not create)
             if not read_only:
                 holder = _LockNote(path, purpose)
                 store.create_schema()
@@ -82,14 +83,15 @@ class Store:
             if holder is not None:
                 holder.remove()
 
-    def check_ours(self) -> None:
-        """Refuse a DuckDB database that fluentlog did not make, rather than write into it."""
+    def check_ours(self, must_hold_data: bool) -> None:
+        """Refuse a DuckDB database that fluentlog did not make, rather than write into it; and
+        an empty one when `must_hold_data` (it would be made a fluentlog store)."""
         tables = {name for (name,) in self.rows(
             "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND database_name = current_database()")}
         if tables and "meta" not in tables:
             raise StoreError(f"{self.path} is a DuckDB database, but not one made by fluentlog",
                              hint="point --db (or $FLUENTLOG_DB) at a fluentlog database, or at a new file")
-        if self.read_only and not tables:
+        if must_hold_data and not tables:
             raise StoreError(f"{self.path} holds no fluentlog data yet",
                              hint="load exports with: fluentlog ingest PATH...")
         if tables:

@@ -268,3 +268,18 @@ def test_foreign_duckdb_database_is_refused(tmp_path: Path) -> None:
     assert run.code == 4 and "not one made by fluentlog" in run.stderr
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM duckdb_tables()").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("command", [("verify",), ("verify", "--rebuild-index"), ("retention", "--apply"),
+                                     ("who-changed", "x:1")])
+def test_an_empty_duckdb_file_is_not_made_a_store_by_a_command_that_reads_one(tmp_path: Path,
+                                                                            command: tuple[str, ...]) -> None:
+    """Only ingest and init create a store; a write such as retention --apply or verify
+    --rebuild-index on an empty database would otherwise have made it one and verified it."""
+    import duckdb
+    db = tmp_path / "empty.duckdb"
+    duckdb.connect(str(db)).close()
+    run = cli(*command, "--db", str(db))
+    assert run.code == 4 and "holds no fluentlog data yet" in run.stderr and "fluentlog ingest" in run.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM duckdb_tables()").fetchone() == (0,)

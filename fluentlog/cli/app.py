@@ -264,7 +264,7 @@ def _reading(db: Path | None, cfg: Config, wait: float, write_as: str | None = N
     if not database.exists():
         raise FluentlogError(f"no database at {database}", hint="load exports first: fluentlog ingest PATH...")
     with Store.open(database, read_only=write_as is None, wait=wait, readable=[],
-                    purpose=write_as or "fluentlog") as store:
+                    purpose=write_as or "fluentlog", create=False) as store:
         yield store
 
 
