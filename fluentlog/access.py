@@ -17,6 +17,7 @@ COMMAND_RIGHTS = {
     "who-changed": "investigate", "signins": "investigate", "offboarding": "investigate",
     "timeline": "investigate", "export": "export", "access-log": "access-log",
     "retention": "retention", "retention --apply": "retention-apply", "verify": "verify",
+    "verify --rebuild-index": "ingest",  # a write of derived data: whoever may ingest
 }
 MASKABLE = ("ip", "user_agent")
 

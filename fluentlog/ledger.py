@@ -163,8 +163,19 @@ def _check_index(store: Store, verdict: Verdict) -> None:
     missing, extra = found
     verdict.problems.append({"problem": f"the entity index was altered behind fluentlog's back ({missing} entries "
                                         f"missing, {extra} given by no event): who-changed may miss events until it "
-                                        "is rebuilt; restore the database from a backup, or ingest the exports into "
-                                        "a new one"})
+                                        "is rebuilt from the events with `fluentlog verify --rebuild-index` (the "
+                                        "events themselves are checked on their own)"})
+
+
+def rebuild_index(store: Store) -> tuple[int, int] | None:
+    """Rebuild the entity index from the stored events, as a ledger entry of its own; what the
+    old index lacked and held beyond the events (None: there was no usable index)."""
+    with store.transaction():
+        before = entity_index.difference(store)
+        entity_index.rebuild(store)
+        append(store, "index-rebuilt", {"before": None if before is None else
+                                        {"missing": before[0], "extra": before[1]}})
+    return before
 
 
 def _check_anchor(path: Path, chain: list[str], verdict: Verdict) -> None:
@@ -180,13 +191,19 @@ def _check_anchor(path: Path, chain: list[str], verdict: Verdict) -> None:
                                                 "ledger: the ledger was rewritten"})
 
 
-def view(verdict: Verdict):  # -> View
+def view(verdict: Verdict, rebuilt: tuple[int, int] | None | bool = False):  # -> View
+    """`rebuilt`: what rebuild_index returned, when verify ran with --rebuild-index."""
     import pyarrow as pa
 
     from fluentlog.view import Section, View
     doc = {"ok": verdict.ok, "head": verdict.head, "entries": verdict.entries, "files": verdict.files,
            "problems": verdict.problems}
     sections, notes = [], []
+    if rebuilt is not False:
+        doc["index_rebuilt"] = None if rebuilt is None else {"missing": rebuilt[0], "extra": rebuilt[1]}
+        notes.append("The entity index was rebuilt from the stored events (a ledger entry records it); "
+                     + ("there was no usable index before." if rebuilt is None else
+                        f"the old one lacked {rebuilt[0]} entries and held {rebuilt[1]} no event gives."))
     if verdict.problems:
         sections.append(Section(pa.table({
             "file": [p.get("path") or (f"entry {p['entry']}" if "entry" in p else "") for p in verdict.problems],

@@ -17,7 +17,7 @@ ME = pwd.getpwuid(os.geteuid()).pw_name
 ALLOWED = {
     "owner": set(COMMAND_RIGHTS),
     "admin": {"ingest", "status", "init", "config", "who-changed", "signins", "offboarding", "timeline",
-              "export", "verify"},
+              "export", "verify", "verify --rebuild-index"},
     "compliance": {"status", "who-changed", "signins", "offboarding", "timeline", "export", "access-log",
                    "retention", "verify"},
     None: set(),

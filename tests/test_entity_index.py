@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
 from pathlib import Path
 
 import pytest
 from builders import audit, write_jsonl
-from conftest import cli, load, rows
+from conftest import cli, load, owner_config, rows
 
 from fluentlog import entity_index
 from fluentlog.ingest import files as ingest_files
@@ -217,3 +219,35 @@ def test_verify_finds_an_index_altered_behind_fluentlogs_back(tmp_path: Path, st
     assert done.code == 1
     problems = [p["problem"] for p in json.loads(done.stdout)["problems"]]
     assert len(problems) == 1 and problems[0].startswith("the entity index was altered behind fluentlog's back")
+    assert "fluentlog verify --rebuild-index" in problems[0]
+    config = owner_config(tmp_path)
+    config.write_text(f'anchor_file = "{tmp_path / "anchor.txt"}"\n' + config.read_text())
+    repaired = cli("verify", "--rebuild-index", "--db", str(db), "--format", "json",
+                   env={"FLUENTLOG_CONFIG": str(config)})
+    assert repaired.code == 0, repaired.stderr
+    doc = json.loads(repaired.stdout)
+    assert doc["ok"] and doc["problems"] == [] and doc["index_rebuilt"]["missing"] + doc["index_rebuilt"]["extra"] > 0
+    assert cli("verify", "--db", str(db)).code == 0  # the ledger entry of the rebuild verifies too
+    with Store.open(db, read_only=True) as store:
+        assert entity_index.usable(store)
+        assert who_changed.run(store, who_changed.Params("appointment:APT-00001")).events == _answers(store_path)
+        kind, head = store.rows("SELECT kind, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1")[0]
+    assert kind == "index-rebuilt"
+    assert (tmp_path / "anchor.txt").read_text().split()[-1] == head  # anchored like an ingest's head
+
+
+def _answers(db: Path) -> list[dict]:
+    with Store.open(db, read_only=True) as store:
+        return who_changed.run(store, who_changed.Params("appointment:APT-00001")).events
+
+
+def test_rebuilding_the_index_needs_the_right_to_ingest(tmp_path: Path, store_path: Path) -> None:
+    db = tmp_path / "copy.duckdb"
+    db.write_bytes(store_path.read_bytes())
+    config = tmp_path / "compliance.toml"
+    config.write_text(f'[operators]\n"{pwd.getpwuid(os.geteuid()).pw_name}" = "compliance"\n')
+    config.chmod(0o600)
+    env = {"FLUENTLOG_CONFIG": str(config)}
+    denied = cli("verify", "--rebuild-index", "--db", str(db), env=env)
+    assert denied.code == 3 and "`verify --rebuild-index` needs a role with the right `ingest`" in denied.stderr
+    assert cli("verify", "--db", str(db), env=env).code == 0

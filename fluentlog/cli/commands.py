@@ -317,6 +317,9 @@ def retention(
 def verify(
     anchor: Annotated[Path | None, typer.Option("--anchor", help="An anchor file of ledger heads (default: the "
                                                 "config's `anchor_file`).", show_default=False)] = None,
+    rebuild_index: Annotated[bool, typer.Option(
+        "--rebuild-index", help="First rebuild who-changed's entity index from the stored events (needs the "
+        "right to ingest; recorded in the ledger), then verify.")] = False,
     db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None, wait: WaitOpt = 30.0,
 ) -> None:
     """Check that the store holds exactly what was ingested: recompute every file's event digest
@@ -327,10 +330,14 @@ def verify(
     """
     from fluentlog import ledger
     cfg = _settings(config_path)
-    with _guard("verify", cfg, db, anchor=str(anchor) if anchor else None) as session:
-        with _reading(db, cfg, wait) as store:
+    command = "verify --rebuild-index" if rebuild_index else "verify"
+    with _guard(command, cfg, db, anchor=str(anchor) if anchor else None) as session:
+        with _reading(db, cfg, wait, write_as=command if rebuild_index else None) as store:
+            rebuilt = ledger.rebuild_index(store) if rebuild_index else False
+            if rebuild_index and cfg.anchor_file is not None:
+                ledger.anchor(cfg.anchor_file, ledger.head(store))
             verdict = ledger.verify(store, anchor or cfg.anchor_file)
-        _show(ledger.view(verdict), fmt, cfg, session=session, rows=len(verdict.problems))
+        _show(ledger.view(verdict, rebuilt), fmt, cfg, session=session, rows=len(verdict.problems))
     if not verdict.ok:
         raise typer.Exit(ExitCode.FINDINGS)
 
