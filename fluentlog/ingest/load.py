@@ -61,6 +61,9 @@ SMALL_RECORD = BATCH_BYTES // 2048  # records up to this size on average are jud
 # whichever comes first.
 SORT_UNIT_ROWS = 4 * MATERIALISED_SLICE
 SORT_UNIT_BYTES = 5 * CHUNK_BYTES
+# A chunk whose lines the fast path left more than 1 in MIXED_SHARE of is taken as mixed: the
+# other kind's clean records then take its fast path too, not the slow one.
+MIXED_SHARE = 16
 
 
 class _Skip(Exception):
@@ -301,21 +304,35 @@ class _FileLoader:
         if self.fast_stream is None:  # a guess from the first lines; a wrong one only costs time
             self.fast_stream = "access" if store.scalar(sql.LOOKS_LIKE_ACCESS) else "audit"
         fast = self.fast_stream
-        inserted = self._spill(sql.FAST_SPILL[fast], fast, self._parse_params)
-        spilled = {"spilled": str(self.pending[fast][-1])}
-        self.candidates[fast] += inserted
-        if inserted:
-            for name, count in store.rows(sql.NEW_FIELDS_INSERTED[fast], spilled):
-                report.new_fields[name] += count
-        store.execute(sql.REST_AFTER, spilled)
+        inserted = self._fast(sql.FAST_SPILL[fast], fast)
+        store.execute(sql.REST_AFTER, {"spilled": str(self.pending[fast][-1])})
+        store.execute(sql.REST_LINES)
+        left = store.scalar(sql.REST_COUNT)
+        if left > lines // MIXED_SHARE:  # a mixed chunk: the other kind takes a fast path too
+            other = next(s for s in sql.FAST_SPILL_REST if s != fast)
+            taken = self._fast(sql.FAST_SPILL_REST[other], other)
+            store.execute(sql.TAKEN, {"spilled": str(self.pending[other][-1])})
+            inserted, left = inserted + taken, left - taken
+            if taken > inserted - taken:  # mostly the other kind: start with it from now on
+                self.fast_stream = other
         staged = 0
-        if store.scalar(sql.REST_COUNT):
+        if left:
             store.execute(sql.STAGE, self._parse_params)
             staged = store.scalar(sql.STAGE_COUNT)
         report.records += inserted + staged
         report.blank += lines - inserted - staged
         if staged:
             self._slow_path(truncated_line, inserted)
+
+    def _fast(self, statement: str, stream: str) -> int:
+        """Spill the clean records of `stream` (count their unknown fields); how many."""
+        spilled = self._spill(statement, stream, self._parse_params)
+        self.candidates[stream] += spilled
+        if spilled:
+            for name, count in self.store.rows(sql.NEW_FIELDS_INSERTED[stream],
+                                               {"spilled": str(self.pending[stream][-1])}):
+                self.report.new_fields[name] += count
+        return spilled
 
     def _slow_path(self, truncated_line: int | None, fast_inserted: int) -> None:
         store, report = self.store, self.report

@@ -45,14 +45,22 @@ def lines_of_slice(first: int, last: int) -> str:
     return LINES_FROM_TEXT.replace("FROM chunk", f"FROM materialised {where}")
 
 
-# The slow path, for what the fast insert left: blank, rejected, suspect or other-kind lines.
-STAGE = ("CREATE OR REPLACE TEMP TABLE stage AS" + BOTH.pipeline("rest", keep_text=False)
-         + "\nSELECT line_no, kind, reason, suspect, unknown, s, ts, keep_raw FROM judged")
+# What the fast path left, `rest(line_no)`, and the view `rest_lines(line_no, text)` over it.
+# Only the numbers go in a table: DuckDB keeps every table replaced in a transaction until it
+# commits, and the text of a mixed file's other kind grew DATABASE.tmp by ~170 MB per 1M lines.
 REST_AFTER = """
 CREATE OR REPLACE TEMP TABLE rest AS
-SELECT l.line_no, l.text FROM lines l
-WHERE l.line_no NOT IN (SELECT line_no FROM read_parquet($spilled))
+SELECT line_no FROM lines WHERE line_no NOT IN (SELECT line_no FROM read_parquet($spilled))
 """
+REST_LINES = """
+CREATE OR REPLACE TEMP VIEW rest_lines AS
+SELECT line_no, text FROM lines WHERE line_no IN (SELECT line_no FROM rest)
+"""
+TAKEN = "DELETE FROM rest WHERE line_no IN (SELECT line_no FROM read_parquet($spilled))"
+# The slow path, for what the fast paths left: blank, rejected or suspect lines (and, in a
+# chunk of mostly one kind, the few of the other).
+STAGE = ("CREATE OR REPLACE TEMP TABLE stage AS" + BOTH.pipeline("rest_lines", keep_text=False)
+         + "\nSELECT line_no, kind, reason, suspect, unknown, s, ts, keep_raw FROM judged")
 
 LOOKS_LIKE_ACCESS = """
 SELECT count(*) FILTER (WHERE contains(text, '"event"')) > count(*) FILTER (WHERE contains(text, '"action"'))
@@ -61,7 +69,7 @@ FROM (SELECT text FROM lines LIMIT 1000)
 CHUNK_LINES = "SELECT count(*) FROM lines"
 STAGE_COUNT = "SELECT count(*) FROM stage"
 REST_COUNT = "SELECT count(*) FROM rest"
-SUSPECTS = "SELECT st.line_no, l.text FROM stage st JOIN rest l ON l.line_no = st.line_no WHERE st.suspect"
+SUSPECTS = "SELECT st.line_no, l.text FROM stage st JOIN rest_lines l ON l.line_no = st.line_no WHERE st.suspect"
 APPLY_VERDICTS = "UPDATE stage SET reason = v.reason FROM verdicts v WHERE stage.line_no = v.line_no"
 MARK_TRUNCATED = "UPDATE stage SET reason = 'truncated_record' WHERE line_no = $line_no AND reason = 'malformed_json'"
 INSERT_REJECTS = """
@@ -98,7 +106,7 @@ _EXPRESSIONS = {
     },
 }
 _RAW_FROM = "CASE WHEN st.keep_raw THEN regexp_replace({text}, '\\r?\\n$', '') END"
-_FROM_STAGE = "stage st LEFT JOIN rest l ON l.line_no = st.line_no"
+_FROM_STAGE = "stage st LEFT JOIN rest_lines l ON l.line_no = st.line_no"
 
 
 def _content(alias: str, stream: str) -> str:
@@ -148,11 +156,12 @@ WHERE seq IS NULL""" for stream, table in schema.STREAM_TABLES.items()
           if "seq" in dict(schema.STREAM_COLUMNS[stream])}
 
 
-def _fast_spill(stream: str) -> str:
-    """The hot path: one pass over the chunk spills every clean record of `stream` to $path.
-    Anything else stays behind for the slow path (REST, then STAGE). Every accepted record
-    goes straight in; the reconcile step takes duplicates out again."""
-    return _spill(EACH[stream].pipeline("lines", keep_text=True) + f"""
+def _fast_spill(stream: str, source: str) -> str:
+    """The hot path: one pass over the chunk (`lines`, or `rest_lines` for a mixed chunk's other
+    kind) spills every clean record of `stream` to $path. Anything else stays behind for the
+    slow path (REST, then STAGE). Every accepted record goes straight in; the reconcile step
+    takes duplicates out again."""
+    return _spill(EACH[stream].pipeline(source, keep_text=True) + f"""
 SELECT {_columns(stream, 'st.text')}, $file_id AS file_id, st.line_no FROM judged st
 WHERE st.kind = '{stream}' AND st.reason IS NULL AND NOT st.suspect""")
 
@@ -232,7 +241,8 @@ INSERT_CONFLICTS = """
 INSERT INTO conflicts
 SELECT $stream, event_id, $file_id, line_no, incoming, stored, now() FROM hits WHERE verdict = 'conflict'
 """
-FAST_SPILL = {s: _fast_spill(s) for s in schema.STREAMS}
+FAST_SPILL = {s: _fast_spill(s, "lines") for s in schema.STREAMS}
+FAST_SPILL_REST = {s: _fast_spill(s, "rest_lines") for s in schema.STREAMS}
 STAGED_SPILL = {s: _staged_spill(s) for s in schema.STREAMS}
 NEW_FIELDS_INSERTED = {s: _new_fields_inserted(s) for s in schema.STREAMS}
 HITS = {s: _hits(s) for s in schema.STREAMS}
