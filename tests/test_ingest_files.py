@@ -186,8 +186,9 @@ def test_sort_units_span_chunks_and_follow_each_other_in_file_order(db: Path, tm
                                                                    monkeypatch) -> None:
     """Events wait until a sort unit is full: a person's events of several chunks sit together,
     and the units are stored one after another in the file's order, numbered in storage order."""
-    monkeypatch.setattr(ingest_files, "CHUNK_BYTES", 4096)  # ~10 lines of either kind per chunk
-    monkeypatch.setattr(ingest_load, "SORT_UNIT_ROWS", 45)
+    monkeypatch.setattr(ingest_files, "CHUNK_BYTES", 4096)  # ~14 lines, 7 of either kind, per chunk
+    monkeypatch.setattr(ingest_load, "SORT_UNIT_ROWS", 45)  # ~6.5 chunks
+    monkeypatch.setattr(ingest_load, "SORT_UNIT_BYTES", 8 * 4096)  # the rows bound comes first, as in use
     people = ["cy@x.example", "al@x.example", "bo@x.example"]
     signins = [builders.access(300 - i, email=people[i % 3]) for i in range(150)]
     changes = [builders.audit(300 - i, "user.updated", people[i % 3], ("user", str(i))) for i in range(150)]

@@ -365,7 +365,9 @@ class _FileLoader:
         for stream, waiting in self.pending_rows.items():
             if full or waiting >= SORT_UNIT_ROWS:
                 self._store(stream)
-        self.pending_bytes = size if full else self.pending_bytes + size
+        if not any(self.pending_rows.values()):  # the bytes counted were all stored
+            self.pending_bytes = 0
+        self.pending_bytes += size
 
     def _store(self, stream: str) -> None:
         """Store the pending events of `stream` as one sort unit; number them on from the last seq."""
