@@ -312,9 +312,9 @@ class _FileLoader:
             other = next(s for s in sql.FAST_SPILL_REST if s != fast)
             taken = self._fast(sql.FAST_SPILL_REST[other], other)
             store.execute(sql.TAKEN, {"spilled": str(self.pending[other][-1])})
-            inserted, left = inserted + taken, left - taken
-            if taken > inserted - taken:  # mostly the other kind: start with it from now on
+            if taken > inserted:  # mostly the other kind: start with it from now on
                 self.fast_stream = other
+            inserted, left = inserted + taken, left - taken
         staged = 0
         if left:
             store.execute(sql.STAGE, self._parse_params)

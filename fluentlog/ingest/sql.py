@@ -127,8 +127,9 @@ def _columns(stream: str, text: str) -> str:
 # with units of one chunk, a 5M-event store's signins query took 47 ms cold, with these 24 ms
 # (docs/performance.md). The table as a whole stays in arrival (roughly time) order, unit after
 # unit. Files, not a temp table: DuckDB keeps every row deleted from a temp table until the
-# file's transaction commits, and that spill grew with the file (4.7 GB for 20M events); a
-# unit's files (lz4, ~60 MB for 983,040 audit events) are deleted once it is stored.
+# file's transaction commits, so that spill grew with the file (a 20M-event file had put 6.6 GB
+# in DATABASE.tmp when stopped); a unit's files (lz4, ~60 MB for 983,040 audit events) are
+# deleted once it is stored.
 _CLUSTER = {"audit": "actor_email, occurred_at, line_no", "access": "user_email, occurred_at, line_no"}
 
 
