@@ -440,3 +440,21 @@ def test_parquet_page_checksums_are_verified(db: Path, tmp_path: Path) -> None:
     assert f.status == "failed" and "CRC checksum verification failed" in f.error
     assert rows(db, "SELECT count(*) FROM audit_events") == [(0,)]
     assert one(db, good).inserted == 2000
+
+
+@pytest.mark.parametrize("share", [0, 1, 50])
+def test_a_record_is_judged_by_its_kind_whatever_the_mix_around_it(db: Path, tmp_path: Path, share: int) -> None:
+    """A sign-in with an audit field holding a repeated key, in a file of its own kind or among
+    audit events at any proportion: the same verdict (it used to depend on the mix)."""
+    odd = ('{"id": "odd", "occurred_at": "2026-11-20T00:00:00Z", "event": "signin.succeeded", '
+           '"user": {"email": "p@x.example"}, "entity": {"id": 1, "id": 2}}')
+    signins = [json.dumps(builders.access(500 - i, email="p@x.example")) for i in range(200)]
+    changes = [json.dumps(builders.audit(500 - i, "user.updated", "a@x.example", ("user", str(i)))) for i in range(200)]
+    lines = signins[:20] if share == 0 else changes + signins[:200 * share // 100]  # 0: a file of its kind
+    lines.insert(len(lines) // 2, odd)
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    f = one(db, path)
+    assert (f.rejected, dict(f.new_fields)) == (0, {"entity": 1})
+    assert rows(db, "SELECT json_extract(raw, '$.entity') IS NOT NULL FROM access_events WHERE event_id = 'odd'") == [
+        (True,)]

@@ -61,9 +61,6 @@ SMALL_RECORD = BATCH_BYTES // 2048  # records up to this size on average are jud
 # whichever comes first.
 SORT_UNIT_ROWS = 4 * MATERIALISED_SLICE
 SORT_UNIT_BYTES = 5 * CHUNK_BYTES
-# A chunk whose lines the fast path left more than 1 in MIXED_SHARE of is taken as mixed: the
-# other kind's clean records then take its fast path too, not the slow one.
-MIXED_SHARE = 16
 
 
 class _Skip(Exception):
@@ -308,7 +305,7 @@ class _FileLoader:
         store.execute(sql.REST_AFTER, {"spilled": str(self.pending[fast][-1])})
         store.execute(sql.REST_LINES)
         left = store.scalar(sql.REST_COUNT)
-        if left > lines // MIXED_SHARE:  # a mixed chunk: the other kind takes a fast path too
+        if left:  # the other kind's records take a fast path too, judged by their own kind's rules
             other = next(s for s in sql.FAST_SPILL_REST if s != fast)
             taken = self._fast(sql.FAST_SPILL_REST[other], other)
             store.execute(sql.TAKEN, {"spilled": str(self.pending[other][-1])})

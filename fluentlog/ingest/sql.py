@@ -57,8 +57,8 @@ CREATE OR REPLACE TEMP VIEW rest_lines AS
 SELECT line_no, text FROM lines WHERE line_no IN (SELECT line_no FROM rest)
 """
 TAKEN = "DELETE FROM rest WHERE line_no IN (SELECT line_no FROM read_parquet($spilled))"
-# The slow path, for what the fast paths left: blank, rejected or suspect lines (and, in a
-# chunk of mostly one kind, the few of the other).
+# The slow path, for what both fast paths left: blank, rejected or suspect lines. (A record is
+# judged by its own kind's rules whichever fast path takes it, as in a file of its kind alone.)
 STAGE = ("CREATE OR REPLACE TEMP TABLE stage AS" + BOTH.pipeline("rest_lines", keep_text=False)
          + "\nSELECT line_no, kind, reason, suspect, unknown, s, ts, keep_raw FROM judged")
 
@@ -158,8 +158,8 @@ WHERE seq IS NULL""" for stream, table in schema.STREAM_TABLES.items()
 
 
 def _fast_spill(stream: str, source: str) -> str:
-    """The hot path: one pass over the chunk (`lines`, or `rest_lines` for a mixed chunk's other
-    kind) spills every clean record of `stream` to $path. Anything else stays behind for the
+    """The hot path: one pass over the chunk (`lines`, or `rest_lines` for the other kind's
+    records in it) spills every clean record of `stream` to $path. Anything else stays behind for the
     slow path (REST, then STAGE). Every accepted record goes straight in; the reconcile step
     takes duplicates out again."""
     return _spill(EACH[stream].pipeline(source, keep_text=True) + f"""
