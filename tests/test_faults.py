@@ -209,3 +209,37 @@ def test_ctrl_c_while_the_modules_load_is_a_message_not_a_traceback() -> None:
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 130
     assert done.stderr == "fluentlog: error: interrupted before anything was read or written\n"
+
+
+def test_a_link_or_file_in_the_spill_folders_place_is_refused_and_left_alone(tmp_path: Path) -> None:
+    """The spill folder beside the database holds event data: a link planted there (to a
+    folder others can read) is not followed, and nothing behind it is written or deleted."""
+    from conftest import CORPUS
+    elsewhere = tmp_path / "shared"
+    elsewhere.mkdir()
+    (elsewhere / "keep.parquet").write_bytes(b"someone else's")
+    db = tmp_path / "t.duckdb"
+    (tmp_path / "t.duckdb.sort.tmp").symlink_to(elsewhere)
+    run = cli("ingest", str(CORPUS / "clean.jsonl"), "--db", str(db))
+    assert run.code == 4 and "is in the way" in run.stderr and "Traceback" not in run.stderr
+    assert [p.name for p in elsewhere.iterdir()] == ["keep.parquet"]
+    (tmp_path / "t.duckdb.sort.tmp").unlink()
+    (tmp_path / "t.duckdb.sort.tmp").write_text("a file")
+    assert cli("ingest", str(CORPUS / "clean.jsonl"), "--db", str(db)).code == 4
+    (tmp_path / "t.duckdb.sort.tmp").unlink()
+    assert cli("ingest", str(CORPUS / "clean.jsonl"), "--db", str(db)).code == 0
+
+
+def test_a_spill_folder_that_cannot_be_made_is_named(tmp_path: Path, monkeypatch) -> None:
+    from conftest import CORPUS, load
+
+    from fluentlog.errors import StoreError
+
+    def refused(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "mkdir", refused)
+    with pytest.raises(StoreError) as caught:
+        load(tmp_path / "t.duckdb", CORPUS / "clean.jsonl")
+    assert "cannot create" in caught.value.message and "t.duckdb.sort.tmp" in caught.value.message
+    assert "Permission denied" in caught.value.message

@@ -458,3 +458,16 @@ def test_a_record_is_judged_by_its_kind_whatever_the_mix_around_it(db: Path, tmp
     assert (f.rejected, dict(f.new_fields)) == (0, {"entity": 1})
     assert rows(db, "SELECT json_extract(raw, '$.entity') IS NOT NULL FROM access_events WHERE event_id = 'odd'") == [
         (True,)]
+
+
+def test_a_killed_runs_spill_files_in_a_folder_given_are_listed_as_skipped(tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "audit.jsonl").write_text(json.dumps(builders.audit(5, "user.updated", "a@x.example", ("user", "1")))
+                                        + "\n")
+    spill = folder / "store.duckdb.sort.tmp"
+    spill.mkdir()
+    (spill / "audit-1-1.parquet").write_bytes(b"left by a killed run")
+    skipped: list[Path] = []
+    assert expand([str(folder)], skipped) == [(folder / "audit.jsonl").resolve()]
+    assert skipped == [spill / "audit-1-1.parquet"]

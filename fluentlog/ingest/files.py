@@ -83,8 +83,8 @@ def _expand_one(path: Path, skipped: list[Path]) -> list[Path]:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     if stat.S_ISDIR(mode):
         everything = sorted(p for p in path.rglob("*") if p.is_file())
-        files = [p for p in everything if has_log_suffix(p)]
-        skipped.extend(p for p in everything if not has_log_suffix(p))
+        files = [p for p in everything if has_log_suffix(p) and not _in_spill_folder(p, path)]
+        skipped.extend(p for p in everything if p not in files)
         if not files:
             raise InputError(f"{path}: directory holds no log files",
                              hint=f"fluentlog reads {', '.join(LOG_SUFFIXES)}")
@@ -93,6 +93,12 @@ def _expand_one(path: Path, skipped: list[Path]) -> list[Path]:
         raise InputError(f"{path}: not a regular file (a FIFO, socket or device)",
                          hint="copy the export to a regular file first")
     return [path]
+
+
+def _in_spill_folder(path: Path, top: Path) -> bool:
+    """Inside an ingest's spill folder (Store.scratch: DATABASE.sort.tmp), as a killed run leaves
+    it: its Parquet files are fluentlog's own, not exports."""
+    return any(part.endswith(".sort.tmp") for part in path.relative_to(top).parts[:-1])
 
 
 def has_log_suffix(path: Path) -> bool:

@@ -7,6 +7,7 @@ rejected. A file that cannot be read fails alone and leaves nothing behind.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from fluentlog import entity_index, ledger
-from fluentlog.errors import DatabaseBusy, FluentlogError
+from fluentlog.errors import DatabaseBusy, FluentlogError, StoreError
 from fluentlog.ingest import sql
 from fluentlog.ingest.files import (
     BATCH_BYTES,
@@ -71,7 +72,7 @@ def ingest(store: Store, files: list[Path], options: IngestOptions,
            progress: Callable[[Path, int, int], None] | None = None) -> LoadReport:
     """Ingest files (see files.expand for turning paths, directories and globs into files)."""
     report = LoadReport()
-    _clear(store.scratch)  # what a killed run may have left
+    _prepare(store.scratch)
     try:
         for path in files:
             file_progress = (lambda done, p=path: progress(p, done, p.stat().st_size)) if progress else None
@@ -81,8 +82,30 @@ def ingest(store: Store, files: list[Path], options: IngestOptions,
     return report
 
 
+def _prepare(scratch: Path) -> None:
+    """An empty spill folder of our own (mode 0700): what a killed run left is cleared; a
+    folder someone else made there, or a link to one, is refused rather than written to."""
+    if scratch.is_symlink() or (scratch.exists() and not scratch.is_dir()):
+        raise StoreError(f"{scratch} is in the way: it is not the folder fluentlog sorts events in",
+                         hint="move it away (the database needs that name for its ingest spill folder)")
+    _clear(scratch)
+    try:
+        scratch.mkdir(mode=0o700, exist_ok=True)
+        info = scratch.stat()
+        if info.st_uid != os.geteuid():
+            raise StoreError(f"{scratch} belongs to another account; fluentlog will not write events into it",
+                             hint="move it away (the database needs that name for its ingest spill folder)")
+        scratch.chmod(0o700)
+    except OSError as exc:
+        raise StoreError(f"cannot create {scratch}, the folder beside the database where an ingest sorts "
+                         f"events: {exc.strerror or exc}",
+                         hint="the database's folder must be writable by you") from None
+
+
 def _clear(scratch: Path) -> None:
     """Remove the spill files and their folder."""
+    if scratch.is_symlink():
+        return
     for path in scratch.glob("*.parquet"):
         path.unlink(missing_ok=True)
     try:
@@ -187,8 +210,7 @@ class _FileLoader:
         self.pending: dict[str, list[Path]] = {stream: [] for stream in sql.STORE_SPILLED}
         self.pending_rows = {stream: 0 for stream in sql.STORE_SPILLED}
         self.pending_bytes = 0
-        self._spills = 0
-        store.scratch.mkdir(mode=0o700, exist_ok=True)
+        self._spills = 0  # the spill folder is made by ingest()
 
     def load(self, path: Path, fmt: str, gzipped: bool, progress: Progress | None) -> tuple[str, str]:
         """Load the file; its SHA-256, and that of its (decompressed) content."""
