@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from fluentlog import entity_index, schema
+from fluentlog.errors import StoreError
 from fluentlog.store import Store
 
 GENESIS = "0" * 64
@@ -93,9 +94,16 @@ def head(store: Store) -> str:
 
 
 def anchor(path: Path, entry_hash: str) -> None:
-    """Append the head to the anchor file, outside the database."""
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(f"{datetime.now(UTC).isoformat(timespec='seconds')} {entry_hash}\n")
+    """Append the head to the anchor file, outside the database (after the commit: a failure
+    leaves the stored data as it is and says what to append by hand)."""
+    line = f"{datetime.now(UTC).isoformat(timespec='seconds')} {entry_hash}\n"
+    try:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(line)
+    except OSError as exc:
+        raise StoreError(f"the data is stored, but the ledger head could not be appended to the anchor file "
+                         f"{path}: {exc.strerror or exc}",
+                         hint=f"fix `anchor_file` in the config, then append this line to it: {line.strip()}") from None
 
 
 @dataclass
@@ -169,9 +177,10 @@ def _check_index(store: Store, verdict: Verdict) -> None:
 
 def rebuild_index(store: Store) -> tuple[int, int] | None:
     """Rebuild the entity index from the stored events, as a ledger entry of its own; what the
-    old index lacked and held beyond the events (None: there was no usable index)."""
+    old index lacked and held beyond the events (None: there was no usable index, and opening
+    the store for writing built it already)."""
     with store.transaction():
-        before = entity_index.difference(store)
+        before = None if store.index_was_unusable else entity_index.difference(store)
         entity_index.rebuild(store)
         append(store, "index-rebuilt", {"before": None if before is None else
                                         {"missing": before[0], "extra": before[1]}})

@@ -43,6 +43,7 @@ class Store:
         self.path = path
         self.read_only = read_only
         self.format: str | None = None  # the store format (schema.SCHEMA_VERSION), once checked
+        self.index_was_unusable = False  # create_schema found no usable entity index and built one
         self._scans: dict[str, _ArrowSlot] = {}
 
     @property
@@ -115,6 +116,7 @@ class Store:
             self.format = str(schema.SCHEMA_VERSION)
             if not entity_index.usable(self):  # new, upgraded, or made with another DuckDB's hash
                 entity_index.rebuild(self)
+                self.index_was_unusable = True
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._run(lambda: self._con.execute(sql, params or {}))

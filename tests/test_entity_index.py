@@ -241,6 +241,19 @@ def _answers(db: Path) -> list[dict]:
         return who_changed.run(store, who_changed.Params("appointment:APT-00001")).events
 
 
+def test_rebuilding_an_index_that_was_not_usable_says_so(tmp_path: Path, store_path: Path) -> None:
+    """Opening the store for writing already rebuilds an index built another way; the rebuild
+    must not then report that the old index matched."""
+    db = tmp_path / "moved.duckdb"
+    db.write_bytes(store_path.read_bytes())
+    with Store.open(db) as store:
+        store.execute("UPDATE meta SET value = 'x' || value WHERE key = 'entity_index'")
+    done = cli("verify", "--rebuild-index", "--db", str(db), "--format", "json")
+    assert done.code == 0 and json.loads(done.stdout)["index_rebuilt"] is None
+    table = cli("verify", "--rebuild-index", "--db", str(db), "--format", "table")
+    assert "lacked 0 entries" in table.stderr  # a usable index now: compared, and it matched
+
+
 def test_rebuilding_the_index_needs_the_right_to_ingest(tmp_path: Path, store_path: Path) -> None:
     db = tmp_path / "copy.duckdb"
     db.write_bytes(store_path.read_bytes())

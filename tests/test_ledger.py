@@ -83,3 +83,20 @@ def test_retention_is_not_tampering(store) -> None:
     assert cli("retention", "--keep", "60d", "--apply", "--db", str(db), env=env).code == 0
     code, doc = verify(db, env)
     assert (code, doc["ok"], doc["entries"]) == (0, True, 3)
+
+
+@pytest.mark.parametrize("command", [("ingest", str(CORPUS / "clean.jsonl")), ("verify", "--rebuild-index")])
+def test_an_anchor_file_that_cannot_be_written_is_an_error_that_says_what_to_append(
+        store, tmp_path: Path, command: tuple[str, ...]) -> None:
+    """The data is committed before the head is anchored: the message says so, and gives the
+    line to append by hand, instead of an internal error."""
+    db, env = store
+    config = Path(env["FLUENTLOG_CONFIG"])
+    config.write_text(config.read_text().replace('anchor_file = "anchor.txt"', 'anchor_file = "no/such/dir/a.txt"'))
+    run = cli(*command, "--db", str(db), env=env)
+    assert run.code == 4 and "Traceback" not in run.stderr and "internal error" not in run.stderr
+    assert "the data is stored, but the ledger head could not be appended to the anchor file" in run.stderr
+    head = run.stderr.split("append this line to it: ")[1].split()[1]
+    assert cli("verify", "--db", str(db), "--anchor", str(db.parent / "anchor.txt"), env=env).code == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT entry_hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()[0] == head
