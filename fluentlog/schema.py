@@ -34,6 +34,8 @@ PROVENANCE = ("file_id", "line_no")
 # Where an event sits, not what it says: rising in storage order, read by the entity index.
 PLACEMENT = ("seq",)
 STREAM_TABLES = {"audit": "audit_events", "access": "access_events"}
+# The folder beside the database (DATABASE.sort.tmp) where an ingest spills the events it sorts.
+SPILL_FOLDER_SUFFIX = ".sort.tmp"
 STREAM_COLUMNS = {"audit": AUDIT_COLUMNS, "access": ACCESS_COLUMNS}
 
 

@@ -49,7 +49,7 @@ class Store:
     @property
     def scratch(self) -> Path:
         """The folder beside the database where an ingest spills events it is sorting."""
-        return self.path.with_name(self.path.name + ".sort.tmp")
+        return self.path.with_name(self.path.name + schema.SPILL_FOLDER_SUFFIX)
 
     @classmethod
     @contextmanager

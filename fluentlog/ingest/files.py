@@ -23,6 +23,7 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fluentlog import schema
 from fluentlog.errors import InputError
 
 LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".jsonl.gz", ".ndjson.gz", ".json.gz", ".yml", ".yaml")
@@ -98,7 +99,7 @@ def _expand_one(path: Path, skipped: list[Path]) -> list[Path]:
 def _in_spill_folder(path: Path, top: Path) -> bool:
     """Inside an ingest's spill folder (Store.scratch: DATABASE.sort.tmp), as a killed run leaves
     it: its Parquet files are fluentlog's own, not exports."""
-    return any(part.endswith(".sort.tmp") for part in path.relative_to(top).parts[:-1])
+    return any(part.endswith(schema.SPILL_FOLDER_SUFFIX) for part in path.relative_to(top).parts[:-1])
 
 
 def has_log_suffix(path: Path) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from fluentlog import schema
 from fluentlog.view import Section, View
 
 COUNTS = ("records", "inserted", "duplicates", "conflicts", "rejected")
@@ -100,7 +101,7 @@ def report_view(report: LoadReport) -> View:
         shown = ", ".join(report.skipped[:5]) + (f" and {more} more" if more > 0 else "")
         failures.append(f"skipped {len(report.skipped)} file(s) in the folders given, not named like exports "
                         f"(.jsonl, .json, .parquet, .yml, optionally .gz) or inside an ingest's spill folder "
-                        f"(*.sort.tmp): {shown}; name a file on the command line to ingest it")
+                        f"(*{schema.SPILL_FOLDER_SUFFIX}): {shown}; name a file on the command line to ingest it")
     return View(report.document(), sections, _notes(report), warnings=failures)
 
 
