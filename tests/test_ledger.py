@@ -78,11 +78,12 @@ def test_rewriting_the_ledger_is_caught_by_the_anchor(store) -> None:
     assert code == 1 and any("not in the ledger" in p["problem"] for p in doc["problems"])
 
 
-def test_retention_is_not_tampering(store) -> None:
+def test_retention_is_not_tampering_and_its_head_is_anchored(store) -> None:
     db, env = store
     assert cli("retention", "--keep", "60d", "--apply", "--db", str(db), env=env).code == 0
     code, doc = verify(db, env)
     assert (code, doc["ok"], doc["entries"]) == (0, True, 3)
+    assert (db.parent / "anchor.txt").read_text().split()[-1] == doc["head"]  # the purge's entry
 
 
 @pytest.mark.parametrize("command", [("ingest", str(CORPUS / "clean.jsonl")), ("verify", "--rebuild-index")])

@@ -309,7 +309,10 @@ def retention(
     with _guard(command, cfg, db, keep=policy, cutoff=params.cutoff.isoformat()) as session:
         with _reading(db, cfg, wait, write_as=command if apply else None) as store:
             result = workflow.run(store, params)
-        deleted = sum(s["events"] for s in result["streams"].values())
+            deleted = sum(s["events"] for s in result["streams"].values())
+            if apply and deleted and cfg.anchor_file is not None:  # the purge's ledger entry, like an ingest's
+                from fluentlog import ledger
+                ledger.anchor(cfg.anchor_file, ledger.head(store))
         _show(workflow.view(result), fmt, cfg, session=session, rows=deleted)
 
 
