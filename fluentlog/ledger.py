@@ -93,9 +93,11 @@ def head(store: Store) -> str:
     return rows[0][1] if rows else GENESIS
 
 
-def anchor(path: Path, entry_hash: str) -> None:
+def anchor(path: Path | None, entry_hash: str) -> None:
     """Append the head to the anchor file, outside the database (after the commit: a failure
-    leaves the stored data as it is and says what to append by hand)."""
+    leaves the stored data as it is and says what to append by hand); None: no anchor file."""
+    if path is None:
+        return
     line = f"{datetime.now(UTC).isoformat(timespec='seconds')} {entry_hash}\n"
     try:
         with path.open("a", encoding="utf-8") as fh:

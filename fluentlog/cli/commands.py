@@ -87,7 +87,7 @@ def ingest(
                 _progress() as progress:
             report = run_ingest(store, files, options, progress)
         report.skipped = [str(p) for p in skipped]
-        if cfg.anchor_file is not None and report.ledger_head:
+        if report.ledger_head:
             from fluentlog import ledger
             ledger.anchor(cfg.anchor_file, report.ledger_head)
         _show(report_view(report), fmt, cfg, session=session)
@@ -310,7 +310,7 @@ def retention(
         with _reading(db, cfg, wait, write_as=command if apply else None) as store:
             result = workflow.run(store, params)
             deleted = sum(s["events"] for s in result["streams"].values())
-            if apply and deleted and cfg.anchor_file is not None:  # the purge's ledger entry, like an ingest's
+            if apply and deleted:  # the purge's ledger entry is anchored like an ingest's
                 from fluentlog import ledger
                 ledger.anchor(cfg.anchor_file, ledger.head(store))
         _show(workflow.view(result), fmt, cfg, session=session, rows=deleted)
@@ -337,7 +337,7 @@ def verify(
     with _guard(command, cfg, db, anchor=str(anchor) if anchor else None) as session:
         with _reading(db, cfg, wait, write_as=command if rebuild_index else None) as store:
             rebuilt = ledger.rebuild_index(store) if rebuild_index else False
-            if rebuild_index and cfg.anchor_file is not None:
+            if rebuild_index:
                 ledger.anchor(cfg.anchor_file, ledger.head(store))
             verdict = ledger.verify(store, anchor or cfg.anchor_file)
         _show(ledger.view(verdict, rebuilt), fmt, cfg, session=session, rows=len(verdict.problems))

@@ -82,19 +82,22 @@ def ingest(store: Store, files: list[Path], options: IngestOptions,
     return report
 
 
+_MOVE_IT = "move it away (the database needs that name for its ingest spill folder)"
+
+
 def _prepare(scratch: Path) -> None:
     """An empty spill folder of our own (mode 0700): what a killed run left is cleared; a
     folder someone else made there, or a link to one, is refused rather than written to."""
     if scratch.is_symlink() or (scratch.exists() and not scratch.is_dir()):
         raise StoreError(f"{scratch} is in the way: it is not the folder fluentlog sorts events in",
-                         hint="move it away (the database needs that name for its ingest spill folder)")
+                         hint=_MOVE_IT)
     _clear(scratch)
     try:
         scratch.mkdir(mode=0o700, exist_ok=True)
         info = scratch.stat()
         if info.st_uid != os.geteuid():
             raise StoreError(f"{scratch} belongs to another account; fluentlog will not write events into it",
-                             hint="move it away (the database needs that name for its ingest spill folder)")
+                             hint=_MOVE_IT)
         scratch.chmod(0o700)
     except OSError as exc:
         raise StoreError(f"cannot create {scratch}, the folder beside the database where an ingest sorts "
