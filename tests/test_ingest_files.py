@@ -14,7 +14,7 @@ import pytest
 from conftest import CORPUS, FILES, load, rows
 
 from fluentlog.errors import InputError
-from fluentlog.ingest import expand
+from fluentlog.ingest import columnar, expand
 from fluentlog.ingest import files as ingest_files
 from fluentlog.ingest import load as ingest_load
 from fluentlog.ingest import whole as ingest_whole
@@ -104,6 +104,126 @@ def test_parquet_extra_columns_are_kept_and_named(db: Path, tmp_path: Path) -> N
     f = one(db, path)
     assert dict(f.new_fields) == {"tenant": 2}
     assert rows(db, "SELECT count(*) FROM audit_events WHERE raw LIKE '%tenant%'") == [(2,)]
+
+
+_S = pa.string()
+_ACTOR = pa.struct([("id", _S), ("email", _S), ("role", _S)])
+_LOCATION = pa.struct([("country", _S), ("lat", pa.float64()), ("lon", pa.float64())])
+
+
+def _odd_parquet(folder: Path) -> list[Path]:
+    """Parquet files of Fluent's columns whose rows hit every check: each row clean or not."""
+    def audit(i: int, **changed) -> dict:
+        record = {"id": f"aud-{i}", "occurred_at": "2026-03-01T10:00:00Z", "action": "appointment.updated",
+                  "actor": {"id": "u1", "email": "Ann@x.example", "role": "admin"},
+                  "entity": {"type": "appointment", "id": f"APT-{i}"},
+                  "related": [{"type": "interpreter", "id": "I-1"}], "changes": '{"status": {"from": "a", "to": "b"}}'}
+        return record | changed
+    odd = [dict(id=None), dict(id="  "), dict(id="{x"), dict(occurred_at="yesterday"), dict(occurred_at="1700000000"),
+           dict(occurred_at="2026-03-01 10:00:00"), dict(occurred_at="1980-01-01T00:00:00Z"), dict(occurred_at=""),
+           dict(occurred_at="2026-03-01T10:00:00+0530"), dict(action=None), dict(action=" "), dict(actor=None),
+           dict(actor={"id": None, "email": " ", "role": None}), dict(entity={"type": None, "id": "x"}),
+           dict(entity=None), dict(changes="not json"), dict(changes='{"a": NaN}'), dict(changes='{"a": 1,}'),
+           dict(changes="[" * 300 + "]" * 300), dict(changes="[" * 70 + "]" * 70), dict(changes='{"n": "NaN Smith"}'),
+           dict(changes=None, related=None), dict(changes='  {"a" :  [1, 2.50]} '), dict(changes='"text"'),
+           dict(id="aud-5"), dict(id="aud-6", action="other.action"),
+           dict(actor={"id": "u2", "email": "\u0130nes@x.example", "role": None})]
+    audits = [audit(i) for i in range(20)] + [audit(100 + i, **o) for i, o in enumerate(odd)]
+    schema = pa.schema([("id", _S), ("occurred_at", _S), ("action", _S), ("actor", _ACTOR),
+                        ("entity", pa.struct([("type", _S), ("id", _S)])),
+                        ("related", pa.list_(pa.struct([("type", _S), ("id", _S)]))), ("changes", _S)])
+    pq.write_table(pa.Table.from_pylist(audits, schema=schema), folder / "audit.parquet", row_group_size=9)
+
+    def signin(i: int, **changed) -> dict:
+        return {"id": f"acc-{i}", "occurred_at": "2026-03-01T10:00:00Z", "event": "signin.succeeded",
+                "user": {"email": "nina@x.example"}, "location": {"country": "DE", "lat": 52.5, "lon": 13.4}} | changed
+    odd = [dict(location={"country": "DE", "lat": float("nan"), "lon": 1.0}),
+           dict(location={"country": "DE", "lat": float("inf"), "lon": 1.0}), dict(location=None), dict(user=None),
+           dict(user={"email": " "}), dict(event=None), dict(location={"country": None, "lat": 1e300, "lon": -0.0}),
+           dict(location={"country": "X", "lat": 0.1, "lon": 1 / 3}), dict(id="acc-3")]
+    signins = [signin(i) for i in range(10)] + [signin(100 + i, **o) for i, o in enumerate(odd)]
+    schema = pa.schema([("id", _S), ("occurred_at", _S), ("event", _S), ("user", pa.struct([("email", _S)])),
+                        ("location", _LOCATION)])
+    table = pa.Table.from_pylist(signins, schema=schema)
+    pq.write_table(table, folder / "access.parquet")
+    as_text = pa.array([None if r["location"] is None else {k: (v if k == "country" or v is None else str(v))
+                                                            for k, v in r["location"].items()} for r in signins]
+                       + [], pa.struct([("country", _S), ("lat", _S), ("lon", _S)]))
+    as_text = pa.concat_arrays([as_text, pa.array([{"country": "DE", "lat": "north", "lon": "1"}], as_text.type)])
+    pq.write_table(pa.Table.from_pylist(signins + [signin(999)], schema=schema).set_column(4, "location", as_text),
+                   folder / "access_text.parquet")
+    return [folder / "audit.parquet", folder / "access.parquet", folder / "access_text.parquet"]
+
+
+_EVERYTHING = {
+    "events": "SELECT * EXCLUDE (seq) FROM audit_events ORDER BY file_id, line_no",
+    "signins": "SELECT * FROM access_events ORDER BY file_id, line_no",
+    "rejects": "SELECT * FROM rejects ORDER BY file_id, line_no",
+    "conflicts": "SELECT * EXCLUDE (detected_at) FROM conflicts ORDER BY file_id, line_no",
+}
+
+
+@pytest.mark.parametrize("kind", [None, "audit"])
+def test_parquet_judged_from_its_columns_matches_judging_its_rows_as_json(
+        tmp_path: Path, monkeypatch, kind: str | None) -> None:
+    """columnar.py takes the clean rows straight from the columns and sends the rest to be
+    judged as text: every verdict, reason, stored value and count is what whole.py's way gives."""
+    files = _odd_parquet(tmp_path)
+    planned = [columnar.plan(f, kind) is not None for f in files]
+    assert planned == [True, True, True] if kind is None else [True, False, False]  # --kind audit: sign-ins as JSON
+    monkeypatch.setattr(columnar, "CHUNK_ROWS", 11)  # chunks across the odd rows
+    monkeypatch.setattr(columnar, "BATCH_ROWS", 4)
+    fast = load(tmp_path / "columns.duckdb", *files, kind=kind)
+    monkeypatch.setattr(columnar, "plan", lambda *args: None)
+    slow = load(tmp_path / "whole.duckdb", *files, kind=kind)
+    assert [f.status for f in fast.files] == ["ingested"] * 3
+    for a, b in zip(fast.files, slow.files, strict=True):
+        assert (a.records, a.inserted, a.duplicates, a.conflicts, a.rejected_by_reason, a.new_fields) == (
+            b.records, b.inserted, b.duplicates, b.conflicts, b.rejected_by_reason, b.new_fields)
+    assert fast.files[0].rejected >= 14 and fast.files[0].conflicts == 2 and fast.files[1].rejected >= 2
+    for name, query in _EVERYTHING.items():
+        # repr: a stored NaN latitude equals itself there
+        assert repr(rows(tmp_path / "columns.duckdb", query)) == repr(rows(tmp_path / "whole.duckdb", query)), name
+    kept = rows(tmp_path / "columns.duckdb", "SELECT count(*) FROM access_events WHERE raw IS NOT NULL")
+    assert kept == [(1 if kind is None else 0,)]  # the latitude "north" keeps its record's text
+
+
+@pytest.mark.parametrize("why, table", [
+    ("a column of another kind", pa.table({"id": ["a"], "occurred_at": ["2026-01-01T00:00:00Z"], "action": ["x"],
+                                           "event": ["y"]})),
+    ("an unknown column", pa.table({"id": ["a"], "occurred_at": ["2026-01-01T00:00:00Z"], "action": ["x"],
+                                    "tenant": ["n"]})),
+    ("a number for text", pa.table({"id": [1], "occurred_at": ["2026-01-01T00:00:00Z"], "action": ["x"]})),
+    ("an unknown nested field", pa.table({"id": ["a"], "occurred_at": ["2026-01-01T00:00:00Z"], "action": ["x"],
+                                          "actor": [{"email": "a@x", "team": "t"}]})),
+    ("no time column", pa.table({"id": ["a"], "action": ["x"]})),
+    ("large records", pa.table({"id": ["a"], "occurred_at": ["2026-01-01T00:00:00Z"], "action": ["x" * 5000]})),
+])
+def test_parquet_of_other_shapes_is_judged_as_json(tmp_path: Path, why: str, table: pa.Table) -> None:
+    path = tmp_path / "other.parquet"
+    pq.write_table(table, path)
+    assert columnar.plan(path, None) is None, why
+
+
+def test_parquet_of_fluent_columns_is_judged_from_them(tmp_path: Path) -> None:
+    table = pa.table({"id": ["a"], "occurred_at": ["2026-01-01T00:00:00Z"], "action": ["x"]})
+    pq.write_table(table, tmp_path / "audit.parquet")
+    assert columnar.plan(tmp_path / "audit.parquet", None).stream == "audit"
+    assert columnar.plan(tmp_path / "audit.parquet", "access") is None  # --kind says otherwise: judged as JSON
+    assert columnar.plan(FILES.parent.parent.parent / "sample_data" / "access.parquet", None).stream == "access"
+
+
+def test_parquet_with_json_columns_as_duckdb_writes_them_is_judged_from_them(db: Path, tmp_path: Path) -> None:
+    import duckdb
+    path = tmp_path / "typed.parquet"
+    duckdb.sql("""COPY (SELECT 'a1' AS id, '2026-01-01T00:00:00Z' AS occurred_at, 'x.y' AS action,
+                  {'email': 'a@x.example'} AS actor, {'type': 't', 'id': '1'} AS entity,
+                  '[{"type": "u", "id": "2"}]'::JSON AS related, '{"s": {"from": 1, "to": 2.50}}'::JSON AS changes)
+                  TO '""" + str(path) + "' (FORMAT parquet)")
+    assert columnar.plan(path, None) is not None
+    assert one(db, path).inserted == 1
+    assert rows(db, "SELECT related::VARCHAR, changes::VARCHAR FROM audit_events") == [
+        ('[{"type":"u","id":"2"}]', '{"s":{"from":1,"to":2.5}}')]
 
 
 @pytest.mark.parametrize("damage", ["truncated", "bad_footer"])
@@ -276,12 +396,16 @@ def test_a_file_that_fails_midway_leaves_no_pending_events_or_spill_files(db: Pa
     assert not scratch.exists()  # cleared before and after
 
 
-@pytest.mark.parametrize("container", ["json-array", "parquet"])
+@pytest.mark.parametrize("container", ["json-array", "parquet", "parquet-columns"])
 @pytest.mark.parametrize("records_are", ["small: read in place", "large: read through Arrow"])
 def test_whole_file_formats_are_judged_in_slices_with_exact_record_numbers(
         db: Path, tmp_path: Path, monkeypatch, container: str, records_are: str) -> None:
     monkeypatch.setattr(ingest_load, "MATERIALISED_SLICE", 7)  # records per slice
     monkeypatch.setattr(ingest_load, "MATERIALISED_SLICE_BYTES", 1500)  # bytes per slice: ~5 records
+    monkeypatch.setattr(columnar, "CHUNK_ROWS", 7)  # and per chunk of columns, in batches of 3
+    monkeypatch.setattr(columnar, "BATCH_ROWS", 3)
+    if container == "parquet":
+        monkeypatch.setattr(columnar, "plan", lambda *args: None)  # whole.py's way
     if records_are.startswith("large"):
         monkeypatch.setattr(ingest_load, "SMALL_RECORD", 1)
     records = [builders.access(i, email=f"p{i % 4}@x.example") for i in range(30)]
@@ -291,6 +415,7 @@ def test_whole_file_formats_are_judged_in_slices_with_exact_record_numbers(
         path.write_text(json.dumps(records))
     else:
         (path,) = builders.write_parquet(tmp_path, records)
+        assert (columnar.plan(path, None) is not None) == (container == "parquet-columns")
     f = one(db, path)
     assert (f.records, f.inserted, f.rejected) == (30, 29, 1)
     assert rows(db, "SELECT line_no, reason FROM rejects") == [(18, "bad_timestamp")]
@@ -426,12 +551,15 @@ def test_directories_recurse_and_globs_expand(tmp_path: Path) -> None:
         expand([str(tmp_path / "*.ndjson")])
 
 
-def test_parquet_page_checksums_are_verified(db: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("read_by", ["columnar", "whole"])
+def test_parquet_page_checksums_are_verified(db: Path, tmp_path: Path, read_by: str) -> None:
     table = pa.table({"id": [f"a{i}" for i in range(2000)], "occurred_at": ["2026-11-20T00:00:00Z"] * 2000,
                       "action": ["x.y"] * 2000, "actor": [{"email": "a@b.example"}] * 2000,
-                      "entity": [{"type": "t", "id": "1"}] * 2000})
+                      "entity": [{"type": "t", "id": "1"}] * 2000,
+                      **({"tenant": ["n"] * 2000} if read_by == "whole" else {})})
     good = tmp_path / "good.parquet"
     pq.write_table(table, good, write_page_checksum=True, compression="none")
+    assert (columnar.plan(good, None) is not None) == (read_by == "columnar")
     data = bytearray(good.read_bytes())
     data[data.find(b"a1000") + 1] ^= 0x01  # one bit, inside a data page
     bad = tmp_path / "bad.parquet"

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from fluentlog import entity_index, ledger
 from fluentlog.errors import DatabaseBusy, FluentlogError, StoreError
-from fluentlog.ingest import sql
+from fluentlog.ingest import columnar, sql
 from fluentlog.ingest.files import (
     BATCH_BYTES,
     CHUNK_BYTES,
@@ -229,10 +229,28 @@ class _FileLoader:
         if fmt.startswith("json-array"):
             self._materialise(sql.ARRAY_CHUNK, {"path": str(path),
                                                 "compression": "gzip" if gzipped else "none"})
+        elif (plan := columnar.plan(path, self.options.kind)) is not None:
+            self._load_columns(path, plan)
         else:
             verify_parquet_pages(path)
             self._materialise(parquet_chunk_sql(self.store, path), {"path": str(path)})
         return digest
+
+    def _load_columns(self, path: Path, plan: columnar.Plan) -> None:
+        """A Parquet file judged from its columns; the rows that are not plainly clean are
+        judged again as JSON text, as whole.py's way would judge them (columnar.py)."""
+        params = {"source_tz": self.options.source_timezone}
+        for table in columnar.chunks(path):
+            self._make_room(table.nbytes)
+            with self.store.scanning("columns", table):
+                spilled = self._spill(plan.spill, plan.stream, params)
+                left = (self.store.query(plan.left, {"spilled": str(self.pending[plan.stream][-1])})
+                        if spilled < table.num_rows else None)
+            self.candidates[plan.stream] += spilled
+            self.report.records += spilled
+            del table
+            if left is not None:
+                self._load_chunk(batched(left))
 
     def load_foreign(self, path: Path, fmt: str, gzipped: bool) -> tuple[str, str]:
         """Load a foreign export: each record mapped to a v1 record in Python, then judged and

@@ -167,6 +167,16 @@ SELECT {_columns(stream, 'st.text')}, $file_id AS file_id, st.line_no FROM judge
 WHERE st.kind = '{stream}' AND st.reason IS NULL AND NOT st.suspect""")
 
 
+def columns_spill(stream: str, struct: str, where: str, suspect: str) -> str:
+    """The hot path for Parquet columns (columnar.py): spill the clean records of the chunk
+    `columns` to $path. `struct` builds each row's `s` from its columns, `where` picks the
+    rows of the stream's kind, `suspect` flags rows only the JSON text's judging can settle.
+    Rows left out are judged again as text (COLUMNS_LEFT)."""
+    return _spill(EACH[stream].typed_pipeline(struct, "columns", where, suspect) + f"""
+SELECT {_columns(stream, 'NULL')}, $file_id AS file_id, st.line_no FROM judged st
+WHERE st.reason IS NULL AND NOT st.suspect""")
+
+
 def _staged_spill(stream: str) -> str:
     return _spill(f"""SELECT {_columns(stream, 'l.text')}, $file_id AS file_id, st.line_no FROM {_FROM_STAGE}
 WHERE st.reason IS NULL AND st.kind = '{stream}'""")
@@ -284,12 +294,20 @@ SELECT line_no, byte_offset, raw, strlen(raw) AS size FROM (
                          maximum_object_size = 67108864))
 """
 PARQUET_COLUMNS = "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet($path))"
-# `@ENTRIES@` is built from the file's own column names, each quoted by store.quote_ident.
-# Null columns are left out, as a JSON Lines record would leave out the field.
+# A Parquet row as a JSON object. `@ENTRIES@` is built from the file's own column names, each
+# quoted by store.quote_ident (whole.record_json). Null columns are left out, as a JSON Lines
+# record would leave out the field.
+PARQUET_RECORD = "to_json(map_from_entries(list_filter([@ENTRIES@], lambda e: e.v IS NOT NULL)))::VARCHAR"
 PARQUET_CHUNK = """
 CREATE OR REPLACE TEMP TABLE materialised AS
 SELECT line_no, byte_offset, raw, strlen(raw) AS size FROM (
-  SELECT file_row_number + 1 AS line_no, NULL::BIGINT AS byte_offset,
-         to_json(map_from_entries(list_filter([@ENTRIES@], lambda e: e.v IS NOT NULL)))::VARCHAR AS raw
+  SELECT file_row_number + 1 AS line_no, NULL::BIGINT AS byte_offset, @RECORD@ AS raw
   FROM read_parquet($path, file_row_number = true))
+"""
+# The rows of a Parquet chunk judged from its columns (columnar.py) that did not reach the
+# spill file $spilled, as JSON text: judged again as lines, with the reasons text gets.
+COLUMNS_LEFT = """
+SELECT line_no, NULL::BIGINT AS byte_offset, @RECORD@ AS raw FROM columns
+WHERE line_no NOT IN (SELECT line_no FROM read_parquet($spilled))
+ORDER BY line_no
 """

@@ -74,10 +74,16 @@ def parquet_chunk_sql(store: Store, path: Path) -> str:
     if missing:
         raise FileFault(f"Parquet schema lacks column(s) {', '.join(missing)} "
                         f"(it has: {', '.join(names[:12])}{' ...' if len(names) > 12 else ''})")
-    entries = []
-    for name, type_ in columns:
-        col = quote_ident(name)
-        value = (f"coalesce(TRY_CAST({col} AS JSON), to_json({col}))"
-                 if name in OBJECT_FIELDS and type_ == "VARCHAR" else f"to_json({col})")
-        entries.append("{'k': " + quote_literal(name) + ", 'v': " + value + "}")
-    return sql.PARQUET_CHUNK.replace("@ENTRIES@", ", ".join(entries))
+    return sql.PARQUET_CHUNK.replace("@RECORD@", record_json([(name, type_ == "VARCHAR") for name, type_ in columns]))
+
+
+def record_json(columns: list[tuple[str, bool]]) -> str:
+    """SQL for a row of these columns (name, whether it holds text) as a JSON object."""
+    entries = ("{'k': " + quote_literal(name) + ", 'v': " + object_json(name, text) + "}" for name, text in columns)
+    return sql.PARQUET_RECORD.replace("@ENTRIES@", ", ".join(entries))
+
+
+def object_json(name: str, text: bool) -> str:
+    """A column's value as JSON. An object field given as text is that JSON when it is JSON."""
+    col = quote_ident(name)
+    return f"coalesce(TRY_CAST({col} AS JSON), to_json({col}))" if name in OBJECT_FIELDS and text else f"to_json({col})"
