@@ -197,7 +197,6 @@ WITH parsed AS MATERIALIZED (
         FROM kinded)
 )"""
 
-
     def typed_pipeline(self, struct: str, source: str, where: str, suspect: str) -> str:
         """CTEs ending in `judged` (line_no, kind, s, ts, suspect, reason) for records whose
         fields are columns already: `struct` builds the same `s` the text's parse would;
