@@ -156,7 +156,7 @@ def _odd_parquet(folder: Path) -> list[Path]:
 
 
 _EVERYTHING = {
-    "events": "SELECT * EXCLUDE (seq) FROM audit_events ORDER BY file_id, line_no",
+    "events": "SELECT * FROM audit_events ORDER BY file_id, line_no",
     "signins": "SELECT * FROM access_events ORDER BY file_id, line_no",
     "rejects": "SELECT * FROM rejects ORDER BY file_id, line_no",
     "conflicts": "SELECT * EXCLUDE (detected_at) FROM conflicts ORDER BY file_id, line_no",

@@ -133,10 +133,13 @@ def _columns(stream: str, text: str) -> str:
 _CLUSTER = {"audit": "actor_email, occurred_at, line_no", "access": "user_email, occurred_at, line_no"}
 
 
-def _spill(query: str) -> str:
+def _spill(query: str, in_order: bool = True) -> str:
     """Write the query's rows (the table's columns but for PLACEMENT) to the Parquet file $path;
-    the statement answers with their count."""
-    return f"COPY (\n{query}\n) TO $path (FORMAT parquet, COMPRESSION lz4_raw)"
+    the statement answers with their count. Any order would do (a unit is stored sorted by
+    person, time and line, a total order within a file); `in_order=False` lets DuckDB write
+    them so: for Parquet columns 5M audit events 26.6 -> 24.5 s, for JSON Lines ~3% slower."""
+    order = "" if in_order else ", PRESERVE_ORDER false"
+    return f"COPY (\n{query}\n) TO $path (FORMAT parquet, COMPRESSION lz4_raw{order})"
 
 
 def _store_spilled(stream: str) -> str:
@@ -174,7 +177,7 @@ def columns_spill(stream: str, struct: str, where: str, suspect: str) -> str:
     Rows left out are judged again as text (COLUMNS_LEFT)."""
     return _spill(EACH[stream].typed_pipeline(struct, "columns", where, suspect) + f"""
 SELECT {_columns(stream, 'NULL')}, $file_id AS file_id, st.line_no FROM judged st
-WHERE st.reason IS NULL AND NOT st.suspect""")
+WHERE st.reason IS NULL AND NOT st.suspect""", in_order=False)
 
 
 def _staged_spill(stream: str) -> str:
