@@ -2,12 +2,15 @@
 
 A Parquet file made from a Fluent export holds each field as a typed column: text, a struct
 of texts, JSON. whole.py turns every row into JSON text and parses it again (12 s of 41 s for
-5M audit events). Here the file is read in chunks through pyarrow, every page's CRC checked
-as it is read, and a record whose fields are all clean is judged by the same checks straight
-from its columns. Every other row (a missing or blank field, a bad time, a non-finite number,
-JSON text only the strict parser can judge) is made into the same JSON text as whole.py's and
-judged as a line, so its verdict and reason are those it gets there. A file with any other
-column, a column of another type, or large records goes whole.py's way.
+5M audit events). Here the file is read in chunks through pyarrow, every page's CRC and every
+text's UTF-8 checked as it is read, and a record whose fields are all clean is judged by the
+same checks straight from its columns. Every other row (a missing or blank field, a bad time,
+a non-finite number, anything in its text that would send the record's JSON text to the
+strict parser) is made into the same JSON text as whole.py's and judged as a line. A record's
+verdict, reason and stored values are therefore those it gets there; only where the file is
+cut into sort units may differ (the units are cut by bytes, and Arrow's bytes are not the
+JSON text's). A file with any other column or type, or whose records average over
+LARGE_RECORD bytes, goes whole.py's way.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from fluentlog.ingest import sql
-from fluentlog.ingest.files import BATCH_ROWS, CHUNK_BYTES, ROW_GROUP_LINES, FileFault
+from fluentlog.ingest.files import BATCH_BYTES, BATCH_ROWS, CHUNK_BYTES, ROW_GROUP_LINES, FileFault
 from fluentlog.ingest.judge import FREE_FORM, MAX_DEPTH, NESTED, TOP, suspect
 from fluentlog.ingest.whole import object_json, record_json
 from fluentlog.store import quote_ident, quote_literal
@@ -27,6 +30,9 @@ from fluentlog.store import quote_ident, quote_literal
 CHUNK_ROWS = 2 * ROW_GROUP_LINES  # records judged per statement, as in a chunk of lines
 LARGE_RECORD = 2048  # bytes per row on average (uncompressed) above which whole.py reads the file
 _NUMBERS = {"location": ("lat", "lon")}  # nested fields that may be numbers rather than text
+# The record's JSON text holds a few brackets of its own (the object, its nested objects):
+# rows whose fields hold more than this many are left to the strict parser's depth check.
+_BRACKETS = MAX_DEPTH - 8
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,9 @@ class Plan:
     stream: str
     spill: str  # sql.columns_spill for this file's columns
     left: str  # sql.COLUMNS_LEFT for them
+    # The first row of a chunk whose JSON column holds text that is not JSON (DuckDB's Parquet
+    # reader refuses the file; over Arrow, reading it broke the database), if it has JSON columns.
+    bad_json: str | None
 
 
 def plan(path: Path, kind: str | None) -> Plan | None:
@@ -43,7 +52,10 @@ def plan(path: Path, kind: str | None) -> Plan | None:
         parquet = pq.ParquetFile(path)
     except (OSError, pa.ArrowException):
         return None  # whole.py says what is wrong with it
-    meta, schema = parquet.metadata, parquet.schema_arrow
+    try:
+        meta, schema, leaves = parquet.metadata, parquet.schema_arrow, parquet.schema
+    finally:
+        parquet.close()
     size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     if meta.num_rows == 0 or size > meta.num_rows * LARGE_RECORD:
         return None
@@ -52,19 +64,41 @@ def plan(path: Path, kind: str | None) -> Plan | None:
     if (stream is None or (kind is not None and kind != stream) or len(set(names)) != len(names)
             or not {"id", "occurred_at"} <= set(names) or not set(names) <= set(TOP[stream])):
         return None
-    fields, suspects = {}, []
+    # A JSON column this pyarrow reads as plain text (before its JSON type; DuckDB reads it as JSON).
+    for i in range(len(leaves)):
+        column = leaves.column(i)
+        if str(column.logical_type) in ("JSON", "BSON") and not _is_json(schema.field(column.path.split(".")[0]).type):
+            return None
+    fields, texts, suspects = {}, [], []
     for f in schema:
         shaped = _field(f)
         if shaped is None:
             return None
         fields[f.name], flag = shaped
         suspects += [flag] if flag else []
+        texts += _texts(f)
     struct = "{" + ", ".join(f"'{name}': {fields.get(name) or _absent(name)}" for name in TOP[stream]) + "}"
     kind_column = quote_ident("action" if stream == "audit" else "event")
-    spill = sql.columns_spill(stream, struct, f"{kind_column} IS NOT NULL",
-                              " OR ".join(f"coalesce({s}, false)" for s in suspects) or "false")
+    # What would send the record's JSON text to the strict parser, looked for in its texts
+    # joined by '"' (as in JSON, no match can span two of them): NaN, Infinity, a trailing comma,
+    # many brackets. Escaping in JSON only removes matches, so this flags at least those rows.
+    suspects.append(suspect("texts", _BRACKETS))
+    spill = sql.columns_spill(stream, struct, "concat_ws('\"', " + ", ".join(texts) + ")",
+                              f"{kind_column} IS NOT NULL", " OR ".join(f"coalesce({s}, false)" for s in suspects))
     left = sql.COLUMNS_LEFT.replace("@RECORD@", record_json([(f.name, _is_text(f.type)) for f in schema]))
-    return Plan(stream, spill, left)
+    json_columns = [quote_ident(f.name) for f in schema if _is_json(f.type)]
+    bad_json = (sql.COLUMNS_BAD_JSON.replace("@INVALID@", " OR ".join(
+        f"NOT json_valid({c}::VARCHAR)" for c in json_columns)) if json_columns else None)
+    return Plan(stream, spill, left, bad_json)
+
+
+def _texts(f: pa.Field) -> list[str]:
+    """The row's texts as this column holds them, over `s`: its strings, or its JSON."""
+    if f.name in NESTED:
+        return [f"s.{f.name}.{c}" for c in NESTED[f.name]]
+    if f.name in FREE_FORM:
+        return [f"s.{f.name}::VARCHAR"]
+    return [f"s.{f.name}"]
 
 
 def _absent(name: str) -> str:
@@ -90,8 +124,8 @@ def _field(f: pa.Field) -> tuple[str, str | None] | None:
         for c in inner:
             value = f"struct_extract({col}, {quote_literal(c.name)})"
             number = c.name in _NUMBERS.get(f.name, ())
-            if number and pa.types.is_floating(c.type):
-                present[c.name] = f"CAST({value} AS VARCHAR)"
+            if number and (pa.types.is_float64(c.type) or pa.types.is_float32(c.type)):
+                present[c.name] = f"CAST(CAST({value} AS DOUBLE) AS VARCHAR)"  # as to_json writes a float32
             elif not _is_text(c.type):
                 return None
             else:
@@ -101,11 +135,24 @@ def _field(f: pa.Field) -> tuple[str, str | None] | None:
                 flags.append(f"({field} IS NOT NULL AND NOT coalesce(isfinite(TRY_CAST({field} AS DOUBLE)), false))")
         return _struct(f.name, present), " OR ".join(flags) or None
     if f.name in FREE_FORM:
-        if not (_is_text(f.type) or _is_json(f.type) or pa.types.is_struct(f.type) or pa.types.is_list(f.type)):
+        if not (_is_text(f.type) or _is_json(f.type)
+                or ((pa.types.is_struct(f.type) or pa.types.is_list(f.type)) and _plain(f.type))):
             return None
-        # Brackets are counted in the field alone: the record around it adds a few more.
-        return f"json({object_json(f.name, _is_text(f.type))})", suspect(f"s.{f.name}::VARCHAR", MAX_DEPTH // 4)
+        # JSON's null is no value, as when the text is parsed
+        return f"NULLIF(json({object_json(f.name, _is_text(f.type))}), 'null'::JSON)", None
     return (col, None) if _is_text(f.type) else None
+
+
+def _plain(t: pa.DataType) -> bool:
+    """A free-form struct or list that DuckDB reads alike from Parquet and from Arrow: no maps
+    (Arrow refuses repeated keys), no repeated field names (read_parquet renames them)."""
+    if pa.types.is_struct(t):
+        names = [t.field(i).name for i in range(t.num_fields)]
+        return len(set(names)) == len(names) and all(_plain(t.field(i).type) for i in range(t.num_fields))
+    if pa.types.is_list(t):
+        return _plain(t.value_type)
+    return (_is_text(t) or pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_float32(t)
+            or pa.types.is_float64(t))
 
 
 def _is_text(t: pa.DataType) -> bool:
@@ -117,23 +164,45 @@ def _is_json(t: pa.DataType) -> bool:
 
 
 def chunks(path: Path) -> Iterator[pa.Table]:
-    """The file's rows in chunks, each with its `line_no` (the row's number, from 1); every
-    page's CRC is checked where the writer wrote one (DuckDB does not)."""
+    """The file's rows in chunks of CHUNK_ROWS (whole row groups of the store) or about
+    CHUNK_BYTES, each with its `line_no` (the row's number, from 1), in record batches of at
+    most BATCH_ROWS rows and about BATCH_BYTES (as files.batched: DuckDB makes each batch into
+    vectors, and a vector of large records needs their bytes many times over). Every page's CRC
+    is checked where the writer wrote one, and every text's UTF-8 (DuckDB checks neither on an
+    Arrow table, and text that is not UTF-8 breaks its functions)."""
     import pyarrow.parquet as pq
     batches: list[pa.RecordBatch] = []
     first, rows, size = 1, 0, 0
     try:
+        # Pages through a small buffer: by default a row group's column chunks are held whole.
         parquet = pq.ParquetFile(path, page_checksum_verification=True, buffer_size=1 << 20, pre_buffer=False)
-        for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
-            batches.append(batch)
-            rows, size = rows + batch.num_rows, size + batch.nbytes
-            if rows >= CHUNK_ROWS or size >= CHUNK_BYTES:
-                yield _numbered(batches, first)
-                batches, first, rows, size = [], first + rows, 0, 0
+        try:
+            for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
+                batch.validate(full=True)
+                while batch.num_rows:
+                    take = min(batch.num_rows, CHUNK_ROWS - rows)
+                    for piece in _bounded(batch.slice(0, take)):
+                        batches.append(piece)
+                        size += piece.nbytes
+                    rows, batch = rows + take, batch.slice(take)
+                    if rows == CHUNK_ROWS or size >= CHUNK_BYTES:
+                        yield _numbered(batches, first)
+                        batches, first, rows, size = [], first + rows, 0, 0
+        finally:
+            parquet.close()
     except (OSError, pa.ArrowException) as exc:
-        raise FileFault(f"damaged Parquet file: {str(exc).splitlines()[0]}") from None
+        raise FileFault(f"damaged or unreadable Parquet file: {str(exc).splitlines()[0]}") from None
     if batches:
         yield _numbered(batches, first)
+
+
+def _bounded(batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+    """The batch in slices of at most BATCH_BYTES (or one row), halved until they fit: a run of
+    large records among small ones is not bounded by an average."""
+    if batch.nbytes <= BATCH_BYTES or batch.num_rows == 1:
+        return [batch]
+    half = batch.num_rows // 2
+    return _bounded(batch.slice(0, half)) + _bounded(batch.slice(half))
 
 
 def _numbered(batches: list[pa.RecordBatch], first: int) -> pa.Table:

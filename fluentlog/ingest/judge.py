@@ -197,15 +197,17 @@ WITH parsed AS MATERIALIZED (
         FROM kinded)
 )"""
 
-    def typed_pipeline(self, struct: str, source: str, where: str, suspect: str) -> str:
+    def typed_pipeline(self, struct: str, texts: str, source: str, where: str, suspect: str) -> str:
         """CTEs ending in `judged` (line_no, kind, s, ts, suspect, reason) for records whose
-        fields are columns already: `struct` builds the same `s` the text's parse would;
-        `suspect` reads `s` (over the columns, each JSON field was made again per use: 1.6x slower)."""
+        fields are columns already: `struct` builds each row's `s` from them, `texts` joins
+        the texts of `s`, and `suspect` may read both. (Read from `s` and computed once: over
+        the columns, each JSON field was made again for every use, 1.6x slower.)"""
         (stream,) = self.streams
         return f"""
 WITH kinded AS (
-  SELECT *, {_TIME} AS ts, {suspect} AS suspect
-  FROM (SELECT line_no, {struct} AS s, '{stream}' AS kind FROM {source} WHERE {where})
+  SELECT * EXCLUDE (texts), {_TIME} AS ts, {suspect} AS suspect
+  FROM (SELECT *, {texts} AS texts
+        FROM (SELECT line_no, {struct} AS s, '{stream}' AS kind FROM {source} WHERE {where}))
 ), judged AS (
   SELECT *, {self.reason(from_text=False)} AS reason, false AS keep_raw FROM kinded
 )"""

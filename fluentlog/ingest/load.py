@@ -243,14 +243,16 @@ class _FileLoader:
         for table in columnar.chunks(path):
             self._make_room(table.nbytes)
             with self.store.scanning("columns", table):
+                if plan.bad_json and (row := self.store.scalar(plan.bad_json)) is not None:
+                    raise FileFault(f"cannot read as parquet: row {row} holds text that is not JSON in a JSON column")
                 spilled = self._spill(plan.spill, plan.stream, params)
                 left = (self.store.query(plan.left, {"spilled": str(self.pending[plan.stream][-1])})
                         if spilled < table.num_rows else None)
             self.candidates[plan.stream] += spilled
             self.report.records += spilled
             del table
-            if left is not None:
-                self._load_chunk(batched(left))
+            if left is not None:  # its bytes were counted with the chunk's
+                self._load_chunk(batched(left), counted=True)
 
     def load_foreign(self, path: Path, fmt: str, gzipped: bool) -> tuple[str, str]:
         """Load a foreign export: each record mapped to a v1 record in Python, then judged and
@@ -325,8 +327,8 @@ class _FileLoader:
                 self._load_chunk(batched(self.store.query(sql.MATERIALISED_LINES, {"first": first, "last": last})))
         self.store.execute("DROP TABLE materialised")
 
-    def _load_chunk(self, chunk: Chunk) -> None:
-        size = chunk.table.column("raw").nbytes if chunk.table.num_rows else 0
+    def _load_chunk(self, chunk: Chunk, counted: bool = False) -> None:
+        size = chunk.table.column("raw").nbytes if chunk.table.num_rows and not counted else 0
         with self.store.scanning("chunk", chunk.table):
             self._process(sql.LINES_FROM_TEXT if chunk.raw_is_text else sql.LINES_FROM_BLOB, chunk.truncated_line,
                           size)

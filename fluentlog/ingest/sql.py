@@ -170,12 +170,12 @@ SELECT {_columns(stream, 'st.text')}, $file_id AS file_id, st.line_no FROM judge
 WHERE st.kind = '{stream}' AND st.reason IS NULL AND NOT st.suspect""")
 
 
-def columns_spill(stream: str, struct: str, where: str, suspect: str) -> str:
+def columns_spill(stream: str, struct: str, texts: str, where: str, suspect: str) -> str:
     """The hot path for Parquet columns (columnar.py): spill the clean records of the chunk
-    `columns` to $path. `struct` builds each row's `s` from its columns, `where` picks the
-    rows of the stream's kind, `suspect` flags rows only the JSON text's judging can settle.
-    Rows left out are judged again as text (COLUMNS_LEFT)."""
-    return _spill(EACH[stream].typed_pipeline(struct, "columns", where, suspect) + f"""
+    `columns` to $path. `struct` builds each row's `s` from its columns and `texts` joins its
+    texts, `where` picks the rows of the stream's kind, `suspect` flags rows only the JSON
+    text's judging can settle. Rows left out are judged again as text (COLUMNS_LEFT)."""
+    return _spill(EACH[stream].typed_pipeline(struct, texts, "columns", where, suspect) + f"""
 SELECT {_columns(stream, 'NULL')}, $file_id AS file_id, st.line_no FROM judged st
 WHERE st.reason IS NULL AND NOT st.suspect""", in_order=False)
 
@@ -307,6 +307,9 @@ SELECT line_no, byte_offset, raw, strlen(raw) AS size FROM (
   SELECT file_row_number + 1 AS line_no, NULL::BIGINT AS byte_offset, @RECORD@ AS raw
   FROM read_parquet($path, file_row_number = true))
 """
+# The first row of a Parquet chunk (columnar.py) whose JSON column is not JSON: `@INVALID@`
+# tests each JSON column, named by store.quote_ident.
+COLUMNS_BAD_JSON = "SELECT min(line_no) FROM columns WHERE @INVALID@"
 # The rows of a Parquet chunk judged from its columns (columnar.py) that did not reach the
 # spill file $spilled, as JSON text: judged again as lines, with the reasons text gets.
 COLUMNS_LEFT = """

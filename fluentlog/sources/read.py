@@ -186,15 +186,19 @@ def _lines(path: Path, fmt: str, wrappers: tuple[str, ...]) -> Iterator[Record]:
 def _parquet(path: Path) -> Iterator[Record]:
     import pyarrow as pa
     import pyarrow.parquet as pq
-    number = 0
+    number = upto = 0
     try:
         for batch in pq.ParquetFile(path, page_checksum_verification=True).iter_batches(batch_size=8192):
+            upto += batch.num_rows
             for row in batch.to_pylist():
                 number += 1
                 text = json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False, default=str)
                 yield Record(number, None, text.encode(), json.loads(text))
     except (OSError, pa.ArrowException) as exc:
         raise FileFault(f"damaged or unreadable Parquet file: {str(exc).splitlines()[0]}") from None
+    except UnicodeDecodeError:
+        raise FileFault(f"damaged or unreadable Parquet file: a text in rows {number + 1}-{upto} "
+                        "is not valid UTF-8") from None
 
 
 def sample(path: Path, fmt: str, wrappers: tuple[str, ...], limit: int = 200) -> list[Any]:
