@@ -257,6 +257,19 @@ def test_parquet_text_that_is_not_utf8_fails_that_file_alone(db: Path, tmp_path:
     assert rows(db, "SELECT count(*) FROM audit_events") == [(n,)]
 
 
+def test_parquet_text_that_is_not_utf8_among_the_first_rows_fails_that_file_alone(db: Path, tmp_path: Path) -> None:
+    """Source detection reads the first rows as Python objects: a UnicodeDecodeError there was an
+    internal error (exit 70) ending the whole run."""
+    ids = [f"a{i}".encode() for i in range(20)]
+    ids[4] = b"a\xff"
+    table = pa.table({"id": _not_utf8(ids), "occurred_at": ["2026-03-01T10:00:00Z"] * 20, "action": ["x.y"] * 20,
+                      "actor": [{"email": "p@x.example"}] * 20, "entity": [{"type": "t", "id": "1"}] * 20})
+    pq.write_table(table, tmp_path / "bad.parquet")
+    bad, good = load(db, tmp_path / "bad.parquet", CORPUS / "clean.jsonl").files
+    assert bad.status == "failed" and "rows 1-20 is not valid UTF-8" in bad.error
+    assert good.status == "ingested" and good.inserted == 4
+
+
 def test_parquet_json_column_holding_what_is_not_json_fails_that_file_alone(db: Path, tmp_path: Path) -> None:
     n = 3
     table = pa.table({"id": ["a", "b", "c"], "occurred_at": ["2026-03-01T10:00:00Z"] * n, "action": ["x"] * n,
