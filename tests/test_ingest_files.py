@@ -278,7 +278,7 @@ def test_parquet_json_column_holding_what_is_not_json_fails_that_file_alone(db: 
     pq.write_table(table, tmp_path / "bad.parquet")
     assert columnar.plan(tmp_path / "bad.parquet", None) is not None
     bad, good = load(db, tmp_path / "bad.parquet", CORPUS / "clean.jsonl").files
-    assert bad.status == "failed" and "row 2 holds text that is not JSON" in bad.error
+    assert bad.status == "failed" and "row 2 holds text that is not JSON in a JSON column (changes)" in bad.error
     assert good.status == "ingested" and good.inserted == 4
 
 

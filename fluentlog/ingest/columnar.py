@@ -43,6 +43,7 @@ class Plan:
     # The first row of a chunk whose JSON column holds text that is not JSON (DuckDB's Parquet
     # reader refuses the file; over Arrow, reading it broke the database), if it has JSON columns.
     bad_json: str | None
+    json_columns: tuple[str, ...]
 
 
 def plan(path: Path, kind: str | None) -> Plan | None:
@@ -86,10 +87,10 @@ def plan(path: Path, kind: str | None) -> Plan | None:
     spill = sql.columns_spill(stream, struct, "concat_ws('\"', " + ", ".join(texts) + ")",
                               f"{kind_column} IS NOT NULL", " OR ".join(f"coalesce({s}, false)" for s in suspects))
     left = sql.COLUMNS_LEFT.replace("@RECORD@", record_json([(f.name, _is_text(f.type)) for f in schema]))
-    json_columns = [quote_ident(f.name) for f in schema if _is_json(f.type)]
+    json_columns = tuple(f.name for f in schema if _is_json(f.type))
     bad_json = (sql.COLUMNS_BAD_JSON.replace("@INVALID@", " OR ".join(
-        f"NOT json_valid({c}::VARCHAR)" for c in json_columns)) if json_columns else None)
-    return Plan(stream, spill, left, bad_json)
+        f"NOT json_valid({quote_ident(c)}::VARCHAR)" for c in json_columns)) if json_columns else None)
+    return Plan(stream, spill, left, bad_json, json_columns)
 
 
 def _texts(f: pa.Field) -> list[str]:

@@ -200,8 +200,8 @@ WITH parsed AS MATERIALIZED (
     def typed_pipeline(self, struct: str, texts: str, source: str, where: str, suspect: str) -> str:
         """CTEs ending in `judged` (line_no, kind, s, ts, suspect, reason) for records whose
         fields are columns already: `struct` builds each row's `s` from them, `texts` joins
-        the texts of `s`, and `suspect` may read both. (Read from `s` and computed once: over
-        the columns, each JSON field was made again for every use, 1.6x slower.)"""
+        the texts of `s`, and `suspect` reads both, each computed once per row (checks written
+        over the columns made each JSON field again for every use: 1.6x slower)."""
         (stream,) = self.streams
         return f"""
 WITH kinded AS (

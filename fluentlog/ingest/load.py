@@ -244,7 +244,8 @@ class _FileLoader:
             self._make_room(table.nbytes)
             with self.store.scanning("columns", table):
                 if plan.bad_json and (row := self.store.scalar(plan.bad_json)) is not None:
-                    raise FileFault(f"cannot read as parquet: row {row} holds text that is not JSON in a JSON column")
+                    raise FileFault(f"cannot read as parquet: row {row} holds text that is not JSON in a JSON "
+                                    f"column ({', '.join(plan.json_columns)})")
                 spilled = self._spill(plan.spill, plan.stream, params)
                 left = (self.store.query(plan.left, {"spilled": str(self.pending[plan.stream][-1])})
                         if spilled < table.num_rows else None)
