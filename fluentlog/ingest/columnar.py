@@ -40,10 +40,14 @@ class Plan:
     stream: str
     spill: str  # sql.columns_spill for this file's columns
     left: str  # sql.COLUMNS_LEFT for them
-    # The first row of a chunk whose JSON column holds text that is not JSON (DuckDB's Parquet
-    # reader refuses the file; over Arrow, reading it broke the database), if it has JSON columns.
-    bad_json: str | None
-    json_columns: tuple[str, ...]
+    json_columns: tuple[str, ...]  # of the JSON type
+
+    @property
+    def bad_json(self) -> str | None:
+        """The first row of a chunk whose JSON column holds text that is not JSON (DuckDB's
+        Parquet reader refuses the file; over Arrow, reading it broke the database)."""
+        tests = " OR ".join(f"NOT json_valid({quote_ident(c)}::VARCHAR)" for c in self.json_columns)
+        return sql.COLUMNS_BAD_JSON.replace("@INVALID@", tests) if tests else None
 
 
 def plan(path: Path, kind: str | None) -> Plan | None:
@@ -87,10 +91,7 @@ def plan(path: Path, kind: str | None) -> Plan | None:
     spill = sql.columns_spill(stream, struct, "concat_ws('\"', " + ", ".join(texts) + ")",
                               f"{kind_column} IS NOT NULL", " OR ".join(f"coalesce({s}, false)" for s in suspects))
     left = sql.COLUMNS_LEFT.replace("@RECORD@", record_json([(f.name, _is_text(f.type)) for f in schema]))
-    json_columns = tuple(f.name for f in schema if _is_json(f.type))
-    bad_json = (sql.COLUMNS_BAD_JSON.replace("@INVALID@", " OR ".join(
-        f"NOT json_valid({quote_ident(c)}::VARCHAR)" for c in json_columns)) if json_columns else None)
-    return Plan(stream, spill, left, bad_json, json_columns)
+    return Plan(stream, spill, left, tuple(f.name for f in schema if _is_json(f.type)))
 
 
 def _texts(f: pa.Field) -> list[str]:

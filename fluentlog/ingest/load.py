@@ -243,7 +243,7 @@ class _FileLoader:
         for table in columnar.chunks(path):
             self._make_room(table.nbytes)
             with self.store.scanning("columns", table):
-                if plan.bad_json and (row := self.store.scalar(plan.bad_json)) is not None:
+                if plan.json_columns and (row := self.store.scalar(plan.bad_json)) is not None:
                     raise FileFault(f"cannot read as parquet: row {row} holds text that is not JSON in a JSON "
                                     f"column ({', '.join(plan.json_columns)})")
                 spilled = self._spill(plan.spill, plan.stream, params)
