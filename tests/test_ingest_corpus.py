@@ -206,3 +206,24 @@ def test_provenance_file_and_line(db: Path) -> None:
     assert [(r[0], r[1]) for r in got] == [("aud_0001", 1), ("aud_0002", 5)]
     assert got[0][2].endswith("blank_lines.jsonl") and len(got[0][3]) == 64
     assert got[0][4] == 4 and got[0][5] == "tester"
+
+
+def test_a_key_named_twice_inside_changes_or_related_is_rejected(db: Path, tmp_path: Path) -> None:
+    """bad-inputs.md: a duplicate key inside one object is rejected, never kept first or last
+    silently. In `changes` DuckDB's parse kept both and who-changed showed the last value."""
+    head = ('{"id": "%s", "occurred_at": "2026-11-20T14:01:31Z", "action": "appointment.edited", '
+            '"actor": {"email": "dana@x.example"}, "entity": {"type": "appointment", "id": "APT-1"}, ')
+    tails = {
+        "top": '"changes": {"status": {"from": "a", "to": "b"}, "status": {"from": "c", "to": "d"}}}',
+        "inner": '"changes": {"status": {"from": "a", "from": "b", "to": "c"}}}',
+        "related": '"related": [{"type": "interpreter", "id": "INT-1", "id": "INT-2"}]}',
+        "deep": '"changes": {"notes": {"to": {"x": [{"d": 1, "d": 2}]}}}}',
+        "large": '"changes": {"notes": {"from": "%s", "to": "b", "to": "c"}}}' % ("x" * 70_000),  # strict parser
+        "fine": '"changes": {"status": {"from": "a", "to": "b"}, "role": {"from": "x", "to": "y"}}}',
+        "fine_list": '"related": [{"type": "interpreter", "id": "INT-1"}, {"type": "interpreter", "id": "INT-2"}]}',
+    }
+    path = tmp_path / "repeats.jsonl"
+    path.write_text("".join(head % name + tail + "\n" for name, tail in tails.items()))
+    (f,) = load(db, path).files
+    assert (f.inserted, dict(f.rejected_by_reason)) == (2, {"duplicate_key": 5})
+    assert rows(db, "SELECT event_id FROM audit_events ORDER BY event_id") == [("fine",), ("fine_list",)]

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from fluentlog.ingest import sql
 from fluentlog.ingest.files import BATCH_BYTES, BATCH_ROWS, CHUNK_BYTES, ROW_GROUP_LINES, FileFault
-from fluentlog.ingest.judge import FREE_FORM, MAX_DEPTH, NESTED, TOP, suspect
+from fluentlog.ingest.judge import FREE_FORM, MAX_DEPTH, NESTED, TOP, repeated_key, suspect
 from fluentlog.ingest.whole import object_json, record_json
 from fluentlog.store import quote_ident, quote_literal
 
@@ -140,8 +140,10 @@ def _field(f: pa.Field) -> tuple[str, str | None] | None:
         if not (_is_text(f.type) or _is_json(f.type)
                 or ((pa.types.is_struct(f.type) or pa.types.is_list(f.type)) and _plain(f.type))):
             return None
-        # JSON's null is no value, as when the text is parsed
-        return f"NULLIF(json({object_json(f.name, _is_text(f.type))}), 'null'::JSON)", None
+        # JSON's null is no value, as when the text is parsed. JSON given as text may repeat a
+        # key (the text's judging rejects it); a struct's names are unique (_plain).
+        flag = repeated_key(f"s.{f.name}") if _is_text(f.type) or _is_json(f.type) else None
+        return f"NULLIF(json({object_json(f.name, _is_text(f.type))}), 'null'::JSON)", flag
     return (col, None) if _is_text(f.type) else None
 
 
