@@ -48,17 +48,18 @@ CASE
   WHEN list_contains(keys[1], 'event') THEN 'access'
 END"""
 
-# Lines the strict parser must see: literals and trailing commas DuckDB tolerates, and
-# enough brackets to nest deeper than MAX_DEPTH. (replace() is ~17x faster than translate().)
-def _brackets(text: str) -> str:
-    return f"strlen({text}) - strlen(replace(replace({text}, '[', ''), '{{', ''))"
-
-
 # Free-form values up to this size, and nested no deeper than MAX_DEPTH, are searched for
 # repeated keys in SQL (repeated_key); records holding larger ones go to the strict parser.
 SEARCHED_BYTES = 1 << 16
 
 
+def _brackets(text: str) -> str:
+    """SQL: how many brackets open in `text` (replace() is ~17x faster than translate())."""
+    return f"strlen({text}) - strlen(replace(replace({text}, '[', ''), '{{', ''))"
+
+
+# Lines the strict parser must see: literals and trailing commas DuckDB tolerates, enough
+# brackets to nest deeper than MAX_DEPTH, and text too large to search for repeated keys.
 def suspect(text: str, brackets: int = MAX_DEPTH) -> str:
     """SQL: the JSON `text` holds what only the strict parser can judge."""
     return f"""
@@ -80,6 +81,7 @@ def repeated_key(value: str) -> str:
     text = f"{value}::VARCHAR"
     return (f"CASE WHEN strlen({text}) <= {SEARCHED_BYTES} AND {_brackets(text)} <= {MAX_DEPTH} "
             f"THEN {found} ELSE false END")
+
 
 # Checks per stream: (condition that fails, reason).
 _CHECKS = {
