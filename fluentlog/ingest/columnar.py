@@ -22,7 +22,14 @@ from pathlib import Path
 import pyarrow as pa
 
 from fluentlog.ingest import sql
-from fluentlog.ingest.files import BATCH_BYTES, BATCH_ROWS, CHUNK_BYTES, ROW_GROUP_LINES, FileFault
+from fluentlog.ingest.files import (
+    BATCH_BYTES,
+    BATCH_ROWS,
+    CHUNK_BYTES,
+    ROW_GROUP_LINES,
+    FileFault,
+    parquet_message,
+)
 from fluentlog.ingest.judge import FREE_FORM, MAX_DEPTH, NESTED, TOP, repeated_key, suspect
 from fluentlog.ingest.whole import object_json, record_json
 from fluentlog.store import quote_ident, quote_literal
@@ -195,7 +202,7 @@ def chunks(path: Path) -> Iterator[pa.Table]:
         finally:
             parquet.close()
     except (OSError, pa.ArrowException) as exc:
-        raise FileFault(f"damaged or unreadable Parquet file: {str(exc).splitlines()[0]}") from None
+        raise FileFault(parquet_message(exc)) from None
     if batches:
         yield _numbered(batches, first)
 

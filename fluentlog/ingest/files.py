@@ -343,6 +343,11 @@ def gzip_message(exc: BaseException) -> str:
     return f"cannot decompress gzip file: {text}"
 
 
+def parquet_message(exc: BaseException) -> str:
+    """What pyarrow's error reading a Parquet file says, on one line."""
+    return f"damaged or unreadable Parquet file: {str(exc).splitlines()[0]}"
+
+
 def _split_oversized(raw: pa.Array, line_no: pa.Array, offsets: pa.Array):
     lengths = pc.binary_length(raw)
     longest = pc.max(lengths).as_py()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fluentlog.ingest.files import FileFault, gzip_message
+from fluentlog.ingest.files import FileFault, gzip_message, parquet_message
 from fluentlog.ingest.strict import parse_strict
 
 MAX_DOCUMENT_BYTES = 1 << 30  # a whole-file document is parsed in memory: beyond this, ask for JSON Lines
@@ -195,7 +195,7 @@ def _parquet(path: Path) -> Iterator[Record]:
                 text = json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False, default=str)
                 yield Record(number, None, text.encode(), json.loads(text))
     except (OSError, pa.ArrowException) as exc:
-        raise FileFault(f"damaged or unreadable Parquet file: {str(exc).splitlines()[0]}") from None
+        raise FileFault(parquet_message(exc)) from None
     except UnicodeDecodeError:
         raise FileFault(f"damaged or unreadable Parquet file: a text in rows {number + 1}-{upto} "
                         "is not valid UTF-8") from None
