@@ -642,6 +642,20 @@ def test_record_batches_are_bounded_in_bytes_as_well_as_rows() -> None:
     assert max(b.num_rows for b in small.table.to_batches()) == ingest_files.BATCH_ROWS
 
 
+@pytest.mark.parametrize("cores", [1, 2, 8])
+def test_a_small_chunk_is_cut_into_a_batch_per_core(monkeypatch, cores: int) -> None:
+    """DuckDB scans an Arrow table one batch per thread: a daily file's chunk in one batch
+    was judged on one core."""
+    monkeypatch.setattr(ingest_files, "_CORES", cores)
+
+    def batch_rows(n: int) -> list[int]:
+        table = pa.table({"line_no": list(range(n)), "byte_offset": list(range(n)), "raw": ["{}"] * n})
+        return [b.num_rows for b in ingest_files.batched(table).table.to_batches()]
+
+    assert batch_rows(3300) == {1: [3300], 2: [1650, 1650], 8: [413] * 7 + [409]}[cores]
+    assert batch_rows(100) == [100]  # too few to be worth cutting
+
+
 def test_a_json_array_too_large_to_read_says_how_to_load_it() -> None:
     too_big = ingest_whole.unreadable("json-array", 'Invalid Input Error: "maximum_object_size" of 67108864 '
                                                     'bytes exceeded while reading file "x.json"')

@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import gzip
 import hashlib
+import os
 import queue
 import re
 import stat
@@ -34,6 +35,8 @@ BATCH_BYTES = 4 << 20
 # group left by every chunk would be merged and rewritten by the next checkpoint (the freed
 # blocks stayed in the file: 12% of it at 5M + 5M events).
 ROW_GROUP_LINES = 122_880
+MIN_SPLIT_ROWS = 256  # a chunk is cut into a batch per core, of at least this many rows
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 MAX_LINE_BYTES = 16 << 20  # a longer line is rejected as line_too_large
 KEPT_OF_HUGE_LINE = 1 << 20  # bytes of a too-large line kept in the rejects table
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -347,10 +350,12 @@ def batched(table: pa.Table, is_text: bool = True, huge: list[HugeLine] | None =
     BATCH_BYTES. DuckDB scans an Arrow table one batch per thread (slices let every core
     work) and makes each batch into vectors of at most its rows: every string the judging
     computes for a vector (parses, replaces) is then bounded too. A vector of 2,048 lines
-    of 1 MB each needed gigabytes."""
+    of 1 MB each needed gigabytes. A small chunk (a daily file) is cut into a batch per core
+    too: one batch of 3,300 audit lines was judged on one core in ~55 ms, two in ~28 ms."""
     rows = table.num_rows
     size = table.column("raw").nbytes if rows else 0
     per_batch = max(1, min(BATCH_ROWS, BATCH_BYTES * rows // size)) if size else BATCH_ROWS
+    per_batch = min(per_batch, max(MIN_SPLIT_ROWS, -(-rows // _CORES)))
     return Chunk(pa.Table.from_batches(table.to_batches(max_chunksize=per_batch), table.schema), is_text,
                  huge if huge is not None else [])
 
