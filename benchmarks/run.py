@@ -186,6 +186,44 @@ def parquet_section(t: Table, big: tuple[Path, Path], tmp: Path) -> None:
     (tmp / "pq.duckdb").unlink()
 
 
+def daily_files(small: tuple[Path, Path]) -> Path:
+    """The small files cut into one file per stream and day, as a year of daily exports is
+    (made once, kept beside the data)."""
+    folder = small[0].parent / f"daily_{small[0].stem.split('_')[-1]}"
+    if not folder.exists():
+        work = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        for path in small:
+            kind, out = path.stem.split("_")[0], {}
+            with path.open("rb") as src:
+                for line in src:
+                    day = line[line.index(b'"occurred_at": "') + 16:][:10].decode()
+                    if day not in out:
+                        out[day] = (work / f"{kind}-{day}.jsonl").open("wb")
+                    out[day].write(line)
+            for fh in out.values():
+                fh.close()
+        work.rename(folder)
+    return folder
+
+
+def daily_section(t: Table, small: tuple[Path, Path], whole: float, tmp: Path) -> None:
+    """Many small files (no target in issue 7): each file is a transaction of its own."""
+    import duckdb
+    folder = daily_files(small)
+    store = tmp / "daily.duckdb"
+    took, peak, out = run([*FL, "ingest", str(folder), "--db", str(store), "--format", "json"])
+    events = json.loads(out)["totals"]["inserted"]
+    with duckdb.connect(str(store), read_only=True) as con:
+        _, _, block, total, used, free, *_ = con.execute("PRAGMA database_size").fetchone()
+    t.add(f"the small set as {len(list(folder.iterdir()))} daily files / as two files",
+          f"{took:.1f} s / {whole:.1f} s = {took / whole:.1f}x")
+    t.add("  daily files: peak RSS, bytes per event (free blocks)",
+          f"{peak:.0f} MiB, {store.stat().st_size / events:.1f} ({free} of {total})")
+    store.unlink()
+
+
 def query_targets(store: Path) -> tuple[dict[str, list[str]], str]:
     import duckdb
     with duckdb.connect(str(store), read_only=True) as con:
@@ -283,6 +321,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "data")
     parser.add_argument("--skip-jq", action="store_true")
     parser.add_argument("--parquet", action="store_true", help="also ingest the large set from Parquet")
+    parser.add_argument("--daily", action="store_true", help="also ingest the small set as one file per day")
     args = parser.parse_args()
     big, small = files(args.data, args.n), files(args.data, args.small)
     print(f"{os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; "
@@ -295,7 +334,9 @@ def main() -> None:
         if args.parquet:
             parquet_section(t, big, tmp)
         small_store = tmp / "small.duckdb"
-        run([*FL, "ingest", str(small[0]), str(small[1]), "--db", str(small_store), "--format", "json"])
+        whole = run([*FL, "ingest", str(small[0]), str(small[1]), "--db", str(small_store), "--format", "json"])[0]
+        if args.daily:
+            daily_section(t, small, whole, tmp)
         who = query_section(t, {"small": small_store, "big": store}, big[0], args.repeat, args.skip_jq)
         startup_section(t, store, args.repeat, who)
     failed = [r[0] for r in t.rows if r[3] == "FAIL"]
