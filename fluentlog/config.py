@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fluentlog.access import BUILT_IN, MASKABLE, RIGHTS, Role
-from fluentlog.errors import ConfigError
+from fluentlog.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:  # the mappings are parsed only when a config defines [sources.NAME]
     from fluentlog.sources import mapping as source_mapping
@@ -127,12 +127,19 @@ def parse(data: Mapping[str, Any], path: Path) -> Config:
 
 def resolve_database(cli_db: Path | None, config: Config) -> Path:
     """--db, else $FLUENTLOG_DB, else `database` in the config, else ./fluentlog.duckdb."""
-    if cli_db is not None:
-        return cli_db
     env = os.environ.get(DB_ENV)
-    if env:
-        return Path(env)
-    return config.database or DEFAULT_DB
+    if cli_db is not None:
+        path, named_by, error = cli_db, "--db", UsageError
+    elif env:
+        path, named_by, error = Path(env), f"${DB_ENV}", ConfigError
+    elif config.database:
+        path, named_by, error = config.database, f"`database` in {config.path}", ConfigError
+    else:
+        return DEFAULT_DB
+    if "?" in str(path):  # DuckDB would name the write-ahead log X.wal?... and fail at the first commit
+        raise error(f"the database path {path} (from {named_by}) contains '?', which DuckDB reads as the "
+                    "start of connection options", hint="choose a database file name without '?'")
+    return path
 
 
 def current_operator() -> str:

@@ -262,7 +262,8 @@ def _connect(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnect
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only, config=_CONNECT_CONFIG)
+            # Absolute: DuckDB reads a name such as ":memory:" or "md:x" as no file at all
+            return duckdb.connect(os.path.abspath(path), read_only=read_only, config=_CONNECT_CONFIG)
         except duckdb.Error as exc:
             error = _translate(exc, path)
             if not isinstance(error, DatabaseBusy) or time.monotonic() >= deadline:

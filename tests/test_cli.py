@@ -171,6 +171,29 @@ def test_database_env_and_config(tmp_path: Path) -> None:
     assert (tmp_path / "cfg.duckdb").exists()
 
 
+@pytest.mark.parametrize("name", [":memory:", "md:audit.duckdb"])
+def test_a_database_name_duckdb_would_read_specially_is_a_plain_file(tmp_path: Path, name: str) -> None:
+    """":memory:" was an in-memory database: the ingest said 559 inserted, exit 0, and kept nothing."""
+    ingest = cli("ingest", str(CORPUS / "clean.jsonl"), "--db", name, "--format", "json", cwd=tmp_path)
+    assert ingest.code == 0, ingest.stderr
+    assert (tmp_path / name).is_file()
+    status = cli("status", "--db", name, "--format", "json", cwd=tmp_path)
+    assert status.code == 0, status.stderr
+    doc = json.loads(status.stdout)
+    assert (doc["audit"]["events"] + doc["access"]["events"], doc["files"]) == (4, 1)
+
+
+def test_a_question_mark_in_the_database_path_is_refused_before_anything_is_made(tmp_path: Path) -> None:
+    """DuckDB reads '?' as the start of options: the first commit failed on X.wal?...; the
+    empty database and the access log were left behind."""
+    flag = cli("ingest", str(CORPUS / "clean.jsonl"), "--db", "what?.duckdb", cwd=tmp_path)
+    assert flag.code == 2 and flag.stdout == ""
+    assert "what?.duckdb (from --db) contains '?'" in flag.stderr and "without '?'" in flag.stderr
+    env = cli("status", env={"FLUENTLOG_DB": str(tmp_path / "a?b.duckdb")}, cwd=tmp_path)
+    assert env.code == 4 and "(from $FLUENTLOG_DB) contains '?'" in env.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_bad_config_names_file_and_key(tmp_path: Path) -> None:
     (tmp_path / "fluentlog.toml").write_text('timezon = "UTC"\n')
     (tmp_path / "fluentlog.toml").chmod(0o600)
