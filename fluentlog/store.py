@@ -49,7 +49,11 @@ class Store:
     @property
     def scratch(self) -> Path:
         """The folder beside the database where an ingest spills events it is sorting."""
-        return self.path.with_name(self.path.name + schema.SPILL_FOLDER_SUFFIX)
+        return self.spill_folder(self.path)
+
+    @staticmethod
+    def spill_folder(path: Path) -> Path:
+        return path.with_name(path.name + schema.SPILL_FOLDER_SUFFIX)
 
     @classmethod
     @contextmanager

@@ -223,9 +223,11 @@ def test_a_link_or_file_in_the_spill_folders_place_is_refused_and_left_alone(tmp
     run = cli("ingest", str(CORPUS / "clean.jsonl"), "--db", str(db))
     assert run.code == 4 and "is in the way" in run.stderr and "Traceback" not in run.stderr
     assert [p.name for p in elsewhere.iterdir()] == ["keep.parquet"]
+    assert not db.exists()  # refused before the database is made
     (tmp_path / "t.duckdb.sort.tmp").unlink()
     (tmp_path / "t.duckdb.sort.tmp").write_text("a file")
     assert cli("ingest", str(CORPUS / "clean.jsonl"), "--db", str(db)).code == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shared", "t.duckdb.sort.tmp"]
     (tmp_path / "t.duckdb.sort.tmp").unlink()
     assert cli("ingest", str(CORPUS / "clean.jsonl"), "--db", str(db)).code == 0
 

@@ -71,7 +71,7 @@ def ingest(
     if kind is not None and kind not in ("audit", "access"):
         raise UsageError(f"--kind must be `audit` or `access`, not {kind!r}")
     from fluentlog import config, sources
-    from fluentlog.ingest import IngestOptions, expand, report_view
+    from fluentlog.ingest import IngestOptions, check_spill_folder, expand, report_view
     from fluentlog.ingest import ingest as run_ingest
     from fluentlog.store import Store
     cfg = _settings(config_path)
@@ -82,7 +82,9 @@ def ingest(
         options = IngestOptions(operator=config.current_operator(), kind=kind, strict=strict,
                                 source_timezone=cfg.source_timezone, source=chosen,
                                 sources=sources.available(cfg.sources))
-        with Store.open(config.resolve_database(db, cfg), wait=wait, memory_limit=INGEST_MEMORY,
+        database = config.resolve_database(db, cfg)
+        check_spill_folder(Store.spill_folder(database))  # before the database is made
+        with Store.open(database, wait=wait, memory_limit=INGEST_MEMORY,
                         purpose="ingest", readable=files) as store, \
                 _progress() as progress:
             report = run_ingest(store, files, options, progress)

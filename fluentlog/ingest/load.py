@@ -85,19 +85,29 @@ def ingest(store: Store, files: list[Path], options: IngestOptions,
 _MOVE_IT = "move it away (the database needs that name for its ingest spill folder)"
 
 
-def _prepare(scratch: Path) -> None:
-    """An empty spill folder of our own (mode 0700): what a killed run left is cleared; a
-    folder someone else made there, or a link to one, is refused rather than written to."""
+def check_spill_folder(scratch: Path) -> None:
+    """Refuse what stands in the spill folder's place: a file, a link, another account's
+    folder. Touches nothing, so the ingest command asks before it makes the database."""
     if scratch.is_symlink() or (scratch.exists() and not scratch.is_dir()):
         raise StoreError(f"{scratch} is in the way: it is not the folder fluentlog sorts events in",
                          hint=_MOVE_IT)
+    try:
+        owner = scratch.stat().st_uid
+    except OSError:
+        return  # absent (or unreadable: making it will say why)
+    if owner != os.geteuid():
+        raise StoreError(f"{scratch} belongs to another account; fluentlog will not write events into it",
+                         hint=_MOVE_IT)
+
+
+def _prepare(scratch: Path) -> None:
+    """An empty spill folder of our own (mode 0700): what a killed run left is cleared; a
+    folder someone else made there, or a link to one, is refused rather than written to."""
+    check_spill_folder(scratch)
     _clear(scratch)
     try:
         scratch.mkdir(mode=0o700, exist_ok=True)
-        info = scratch.stat()
-        if info.st_uid != os.geteuid():
-            raise StoreError(f"{scratch} belongs to another account; fluentlog will not write events into it",
-                             hint=_MOVE_IT)
+        check_spill_folder(scratch)  # made by someone else between the two
         scratch.chmod(0o700)
     except OSError as exc:
         raise StoreError(f"cannot create {scratch}, the folder beside the database where an ingest sorts "
