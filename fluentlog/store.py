@@ -58,7 +58,7 @@ class Store:
     @classmethod
     @contextmanager
     def open(cls, path: Path, *, read_only: bool = False, wait: float = 30.0,
-             memory_limit: str | None = None, purpose: str = "fluentlog",
+             memory_limit: str | None = None, checkpoint_every: str | None = None, purpose: str = "fluentlog",
              readable: list[Path] | None = None, create: bool = True) -> Iterator[Store]:
         """`readable`, when given, is all DuckDB may read besides the database: the files named
         on the command line (an injected read_csv('/etc/shadow') would then fail). Without
@@ -71,6 +71,8 @@ class Store:
             store.execute("SET enable_progress_bar = false")  # it would write into stdout, which is data
             if memory_limit:
                 store.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
+            if checkpoint_every:  # of write-ahead log
+                store.execute(f"SET checkpoint_threshold = '{_checked_size(checkpoint_every)}'")
             if readable is not None:
                 paths = ", ".join(quote_literal(str(p.resolve())) for p in readable)
                 store.execute(f"SET allowed_paths = [{paths}]")

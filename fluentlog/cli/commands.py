@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from fluentlog.cli.app import (
+    INGEST_CHECKPOINT,
     INGEST_MEMORY,
     AroundOpt,
     ConfigOpt,
@@ -84,7 +85,7 @@ def ingest(
                                 sources=sources.available(cfg.sources))
         database = config.resolve_database(db, cfg)
         check_spill_folder(Store.spill_folder(database))  # before the database is made
-        with Store.open(database, wait=wait, memory_limit=INGEST_MEMORY,
+        with Store.open(database, wait=wait, memory_limit=INGEST_MEMORY, checkpoint_every=INGEST_CHECKPOINT,
                         purpose="ingest", readable=files) as store, \
                 _progress() as progress:
             report = run_ingest(store, files, options, progress)
