@@ -699,6 +699,27 @@ def test_directory_without_logs_is_an_input_error(tmp_path: Path) -> None:
         expand([str(tmp_path)])
 
 
+def test_a_name_that_exists_is_taken_literally_not_as_a_glob(tmp_path: Path) -> None:
+    """'audit[1].jsonl' read audit1.jsonl instead; 'export [Nov].jsonl' matched nothing."""
+    for name in ("audit[1].jsonl", "audit1.jsonl", "export [Nov].jsonl"):
+        (tmp_path / name).write_text("")
+    assert expand([str(tmp_path / "audit[1].jsonl")]) == [tmp_path / "audit[1].jsonl"]
+    assert expand([str(tmp_path / "export [Nov].jsonl")]) == [tmp_path / "export [Nov].jsonl"]
+    assert expand([str(tmp_path / "audit[0-9].jsonl")]) == [tmp_path / "audit1.jsonl"]  # still a glob
+
+
+def test_fluentlogs_own_files_beside_a_database_are_skipped(tmp_path: Path) -> None:
+    """Ingesting the folder that holds the database read its access log as an export (failed,
+    exit 4, on every run after the first)."""
+    for name in ("day1.jsonl", "audit.duckdb", "audit.duckdb.access.jsonl", "audit.duckdb.lock.json",
+                 "other.access.jsonl"):
+        (tmp_path / name).write_text("")
+    skipped: list[Path] = []
+    found = expand([str(tmp_path)], skipped)
+    assert [p.name for p in found] == ["day1.jsonl", "other.access.jsonl"]  # no database beside it
+    assert sorted(p.name for p in skipped) == ["audit.duckdb", "audit.duckdb.access.jsonl", "audit.duckdb.lock.json"]
+
+
 def test_fifo_is_an_input_error(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.jsonl"
     os.mkfifo(fifo)

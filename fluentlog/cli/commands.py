@@ -49,7 +49,8 @@ from fluentlog.render import Format, default_format
 def ingest(
     paths: Annotated[list[str], typer.Argument(
         help="Files, directories or globs. In directories: .jsonl, .ndjson, .json, .parquet, .yml, "
-             ".yaml (optionally .gz); other files there are listed as skipped.", show_default=False)],
+             ".yaml (optionally .gz); other files there, and fluentlog's own beside a database "
+             "(DB.access.jsonl, DB.lock.json), are listed as skipped.", show_default=False)],
     kind: Annotated[str | None, typer.Option(
         "--kind", help="Treat every record as `audit` or `access` instead of telling them apart by shape.",
         show_default=False)] = None,

@@ -69,7 +69,9 @@ def expand(paths: list[str], skipped: list[Path] | None = None) -> list[Path]:
     Files inside the directories that lack a known suffix are appended to `skipped`."""
     found: list[Path] = []
     for given in paths:
-        matches = sorted(glob.glob(given, recursive=True)) if glob.has_magic(given) else [given]
+        # A name that exists is that file, even with [ ] * ? in it ("export [Nov].jsonl")
+        literal = os.path.lexists(given) or not glob.has_magic(given)
+        matches = [given] if literal else sorted(glob.glob(given, recursive=True))
         if not matches:
             raise InputError(f"no file matches {given!r}")
         for match in matches:
@@ -87,7 +89,7 @@ def _expand_one(path: Path, skipped: list[Path]) -> list[Path]:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     if stat.S_ISDIR(mode):
         everything = sorted(p for p in path.rglob("*") if p.is_file())
-        files = [p for p in everything if has_log_suffix(p) and not _in_spill_folder(p, path)]
+        files = [p for p in everything if has_log_suffix(p) and not _in_spill_folder(p, path) and not _beside_a_db(p)]
         skipped.extend(p for p in everything if p not in files)
         if not files:
             raise InputError(f"{path}: directory holds no log files",
@@ -103,6 +105,16 @@ def _in_spill_folder(path: Path, top: Path) -> bool:
     """Inside an ingest's spill folder (Store.scratch: DATABASE.sort.tmp), as a killed run leaves
     it: its Parquet files are fluentlog's own, not exports."""
     return any(part.endswith(schema.SPILL_FOLDER_SUFFIX) for part in path.relative_to(top).parts[:-1])
+
+
+# fluentlog's own files beside a database D: D.access.jsonl (who looked) and D.lock.json (who holds it)
+_OWN_SUFFIXES = (".access.jsonl", ".lock.json")
+
+
+def _beside_a_db(path: Path) -> bool:
+    """One of fluentlog's own files, found in a folder that also holds the database."""
+    return any(path.name.endswith(suffix) and path.with_name(path.name.removesuffix(suffix)).is_file()
+               for suffix in _OWN_SUFFIXES)
 
 
 def has_log_suffix(path: Path) -> bool:
