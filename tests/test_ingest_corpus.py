@@ -124,6 +124,42 @@ def test_zoneless_times_use_source_timezone(db: Path) -> None:
     assert got == ["2026-11-20T19:05:31+00:00", "2026-07-01T12:00:00+00:00"]
 
 
+# (occurred_at as exported, the instant stored when the source zone is New York; None: bad_timestamp)
+TIME_FORMS = [
+    ("2026-11-01T05:00:00Z", "2026-11-01T05:00:00+00:00"),
+    ("2026-11-01t05:00:00z", "2026-11-01T05:00:00+00:00"),  # RFC 3339 allows lower case
+    ("2026-11-01T05:00:00+02:00 ", "2026-11-01T03:00:00+00:00"),  # was read as zone-less 05:00 local
+    ("\t2026-11-01T05:00:00 +02:00\n", "2026-11-01T03:00:00+00:00"),
+    ("2026-11-01T05:00:00 Z", "2026-11-01T05:00:00+00:00"),
+    ("2026-11-01 05:00:00 UTC", "2026-11-01T05:00:00+00:00"),  # was read in the source zone
+    ("2026-11-01T05:00:00-1400", "2026-11-01T19:00:00+00:00"),
+    ("2026-11-01T05:00:00+02", "2026-11-01T03:00:00+00:00"),
+    ("2026-11-01T00:00:00", "2026-11-01T04:00:00+00:00"),
+    ("2026-11-01", "2026-11-01T04:00:00+00:00"),  # was midnight UTC: "-01" read as an offset
+    ("2026-11-01 05:00 ", "2026-11-01T10:00:00+00:00"),
+    ("2026-11-01 05:00:00 EST", None),  # was 05:00 local, the zone dropped; abbreviations are ambiguous
+    ("2026-11-01 05:00:00 Europe/Berlin", None),
+    ("2026-11-01T05:00:00+99:00", None),  # was 2026-10-28 02:00
+    ("2026-11-01T05:00:00-15:00", None),
+    ("2026-11-01T05:00:00Z tomorrow", None),
+]
+
+
+@pytest.mark.parametrize("text, instant", TIME_FORMS)
+def test_every_time_form_is_its_exact_instant_or_rejected(db: Path, tmp_path: Path, text: str,
+                                                          instant: str | None) -> None:
+    record = {"id": "t1", "occurred_at": text, "action": "user.updated", "actor": {"email": "a@x.example"},
+              "entity": {"type": "user", "id": "u2"}}
+    path = tmp_path / "times.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    (f,) = load(db, path, source_timezone="America/New_York").files
+    if instant is None:
+        assert f.rejected_by_reason == {"bad_timestamp": 1}
+    else:
+        assert f.inserted == 1, f.rejected_by_reason
+        assert rows(db, "SELECT occurred_at FROM audit_events")[0][0].isoformat() == instant
+
+
 def test_epoch_seconds_and_milliseconds(db: Path) -> None:
     load(db, CORPUS / "timestamp_epoch.jsonl")
     got = [r[0].isoformat() for r in rows(db, "SELECT occurred_at FROM audit_events ORDER BY event_id")]
