@@ -160,6 +160,33 @@ def test_every_time_form_is_its_exact_instant_or_rejected(db: Path, tmp_path: Pa
         assert rows(db, "SELECT occurred_at FROM audit_events")[0][0].isoformat() == instant
 
 
+def test_a_known_object_given_as_something_else_is_rejected_not_emptied(db: Path, tmp_path: Path) -> None:
+    """"location": "Lagos, NG" was stored as an empty location, the text nowhere: not in raw, not
+    in rejects. An empty object and null are still no value."""
+    access = {"occurred_at": "2026-11-01T10:00:00Z", "event": "signin.failed", "user": {"email": "u@x.example"}}
+    audit = {"occurred_at": "2026-11-01T10:00:00Z", "action": "user.updated", "actor": {"email": "a@x.example"},
+             "entity": {"type": "user", "id": "u2"}}
+    records = [
+        {**access, "id": "p1", "location": "Lagos, NG"},
+        {**access, "id": "p2", "device": ["iPhone 15"]},
+        {**access, "id": "p3", "location": {}, "device": None},
+        {**audit, "id": "a1", "entity": "user:u2"},
+        {**audit, "id": "a2", "context": "ip 203.0.113.9"},
+        {**audit, "id": "a3", "actor": 7},
+        {**audit, "id": "a4", "context": {}},
+        {**audit, "id": "a5", "location": "Lagos"},  # not an audit field: kept in raw, reported as new
+    ]
+    path = tmp_path / "shapes.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    (f,) = load(db, path).files
+    assert f.rejected_by_reason == {"invalid_field:location": 1, "invalid_field:device": 1,
+                                    "invalid_field:entity": 1, "invalid_field:context": 1, "invalid_field:actor": 1}
+    assert f.inserted == 3 and f.new_fields == {"location": 1}
+    stored = rows(db, "SELECT event_id FROM access_events UNION ALL SELECT event_id FROM audit_events ORDER BY 1")
+    assert stored == [("a4",), ("a5",), ("p3",)]
+    assert json.loads(rows(db, "SELECT raw FROM audit_events WHERE event_id = 'a5'")[0][0])["location"] == "Lagos"
+
+
 def test_epoch_seconds_and_milliseconds(db: Path) -> None:
     load(db, CORPUS / "timestamp_epoch.jsonl")
     got = [r[0].isoformat() for r in rows(db, "SELECT occurred_at FROM audit_events ORDER BY event_id")]

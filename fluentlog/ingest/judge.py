@@ -159,6 +159,20 @@ class Judge:
         parts += [repeated_key(f"s.{n}") for n in FREE_FORM if n in self.top]
         return " OR ".join(parts)
 
+    def nested_types(self) -> str:
+        """The JSON types of the known objects (actor, entity, ...), parsed again only for a record
+        where one of them has no keys: an empty object, null, or a value that is not an object
+        ("location": "Lagos, NG"), which the struct parse would have made an empty struct."""
+        empty = " OR ".join(f"keys[{self.key_index[n]}] = []" for n in self.nested)
+        paths = _sql_list(f"$.{n}" for n in self.nested)
+        return f"CASE WHEN {empty} THEN TRY(json_type(text, {paths})) END"
+
+    def _not_objects(self) -> str:
+        """Checks: a known object given as something else is invalid_field:<name>."""
+        return "\n".join(
+            f"  WHEN kind = '{stream}' AND nested_types[{i + 1}] NOT IN ('OBJECT', 'NULL') THEN 'invalid_field:{n}'"
+            for stream in self.streams for i, n in enumerate(self.nested) if n in TOP[stream])
+
     def reason(self, from_text: bool = True) -> str:
         """The reason a record is rejected, or NULL. The first failing check wins.
         `from_text=False`: the record's fields came typed (Parquet columns, columnar.py), so
@@ -172,13 +186,14 @@ class Judge:
   WHEN jtype <> 'OBJECT' THEN 'not_an_object'
   WHEN {self.duplicates()} THEN 'duplicate_key'
   WHEN kind IS NULL THEN 'unknown_record_type'""" if from_text else ""
+        nested = "\n" + self._not_objects() if from_text else ""
         return f"""
 CASE{text_checks}
   WHEN NOT {p['s.id']} THEN 'missing_field:id'
   WHEN left(s.id, 1) IN ('{{', '[') THEN 'invalid_field:id'
   WHEN NOT {p['s.occurred_at']} THEN 'missing_field:occurred_at'
   WHEN ts IS NULL OR ts < TIMESTAMPTZ '1990-01-01 00:00:00+00' OR ts >= TIMESTAMPTZ '2100-01-01 00:00:00+00'
-    THEN 'bad_timestamp'
+    THEN 'bad_timestamp'{nested}
 {stream_checks}
 END"""
 
@@ -219,6 +234,7 @@ WITH parsed AS MATERIALIZED (
          regexp_matches(text, '^[ \\t\\r\\n]*[{{]') AS object_text,
          TRY(json_keys(text, {self.key_paths})) AS keys,
          TRY(from_json(text, '{self.spec()}')) AS s,
+         {self.nested_types()} AS nested_types,
          {_SUSPECT} AS suspect_text
   FROM {source}
   WHERE text IS NULL OR NOT regexp_full_match(text, '[ \\t\\r\\n]*')  -- blank: JSON whitespace only
