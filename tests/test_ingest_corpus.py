@@ -187,6 +187,19 @@ def test_a_known_object_given_as_something_else_is_rejected_not_emptied(db: Path
     assert json.loads(rows(db, "SELECT raw FROM audit_events WHERE event_id = 'a5'")[0][0])["location"] == "Lagos"
 
 
+def test_an_id_written_as_a_decimal_number_is_rejected_not_rounded(db: Path, tmp_path: Path) -> None:
+    """9007199254740993.0 and ...992.0 were both stored as '9007199254740992.0': one event, one
+    duplicate. Integers stay exact; a string that looks like a decimal is text."""
+    base = {"occurred_at": "2026-11-01T10:00:00Z", "action": "user.updated", "actor": {"email": "a@x.example"},
+            "entity": {"type": "user", "id": "u2"}}
+    path = tmp_path / "ids.jsonl"
+    ids = ("9007199254740993.0", "9007199254740992.0", "1e3", "-2.5E1", "12345678901234567890", '"1.5"', '"1e3"')
+    path.write_text("".join(f'{{"id": {i}, ' + json.dumps(base)[1:] + "\n" for i in ids))
+    (f,) = load(db, path).files
+    assert f.rejected_by_reason == {"invalid_field:id": 4}
+    assert sorted(r[0] for r in rows(db, "SELECT event_id FROM audit_events")) == ["1.5", "12345678901234567890", "1e3"]
+
+
 def test_epoch_seconds_and_milliseconds(db: Path) -> None:
     load(db, CORPUS / "timestamp_epoch.jsonl")
     got = [r[0].isoformat() for r in rows(db, "SELECT occurred_at FROM audit_events ORDER BY event_id")]

@@ -187,10 +187,12 @@ class Judge:
   WHEN {self.duplicates()} THEN 'duplicate_key'
   WHEN kind IS NULL THEN 'unknown_record_type'""" if from_text else ""
         nested = "\n" + self._not_objects() if from_text else ""
+        # a number with a fraction or exponent, read as a double: 9007199254740993.0 became ...992.0
+        decimal_id = "\n  WHEN id_type = 'DOUBLE' THEN 'invalid_field:id'" if from_text else ""
         return f"""
 CASE{text_checks}
   WHEN NOT {p['s.id']} THEN 'missing_field:id'
-  WHEN left(s.id, 1) IN ('{{', '[') THEN 'invalid_field:id'
+  WHEN left(s.id, 1) IN ('{{', '[') THEN 'invalid_field:id'{decimal_id}
   WHEN NOT {p['s.occurred_at']} THEN 'missing_field:occurred_at'
   WHEN ts IS NULL OR ts < TIMESTAMPTZ '1990-01-01 00:00:00+00' OR ts >= TIMESTAMPTZ '2100-01-01 00:00:00+00'
     THEN 'bad_timestamp'{nested}
@@ -235,6 +237,8 @@ WITH parsed AS MATERIALIZED (
          TRY(json_keys(text, {self.key_paths})) AS keys,
          TRY(from_json(text, '{self.spec()}')) AS s,
          {self.nested_types()} AS nested_types,
+         CASE WHEN regexp_matches(struct_extract(s, 'id'), '^-?[0-9]+[.eE]')
+              THEN TRY(json_type(text, '$.id')) END AS id_type,  -- a decimal number's text is not its own
          {_SUSPECT} AS suspect_text
   FROM {source}
   WHERE text IS NULL OR NOT regexp_full_match(text, '[ \\t\\r\\n]*')  -- blank: JSON whitespace only
