@@ -250,6 +250,29 @@ def test_same_id_different_content_is_a_conflict_with_both_versions_kept(db: Pat
     assert rows(db, "SELECT action FROM audit_events WHERE event_id = 'aud_0002'") == [("appointment.edited",)]
 
 
+def test_keys_in_another_order_are_a_duplicate_but_other_values_a_conflict(db: Path, tmp_path: Path) -> None:
+    """Another export run may write an object's keys in another order: that was a conflict (an
+    auditor would read "the event changed between exports"). The same id later in the same file
+    is judged alike. Numbers and literals stay as written: 2 and 2.0, 1 and "1" differ."""
+    def record(i: str, changes: str, extra: str = "") -> str:
+        return (f'{{{extra}"id": "{i}", "occurred_at": "2026-11-01T10:00:00Z", "action": "user.updated", '
+                f'"actor": {{"email": "a@x.example"}}, "entity": {{"type": "user", "id": "u2"}}, '
+                f'"changes": {changes}}}\n')
+    first = tmp_path / "a.jsonl"
+    first.write_text(record("k1", '{"a": {"from": 1, "to": 2}, "b": {"from": "x", "to": "y"}}',
+                            '"dept": {"x": 1, "y": 2}, ')
+                     + record("k2", '{"a": {"from": 1, "to": 2}}') + record("k3", '{"a": {"from": "1", "to": 2}}'))
+    later = tmp_path / "b.jsonl"
+    later.write_text(record("k1", '{"b": {"to": "y", "from": "x"}, "a": {"to": 2, "from": 1}}',
+                            '"dept": {"y": 2, "x": 1}, ')
+                     + record("k2", '{"a": {"from": 1, "to": 2.0}}') + record("k3", '{"a": {"from": 1, "to": 2}}')
+                     + record("k4", '{"p": 1, "q": 2}') + record("k4", '{"q": 2, "p": 1}'))
+    load(db, first)
+    (f,) = load(db, later).files
+    assert (f.inserted, f.duplicates, f.conflicts) == (1, 2, 2)
+    assert sorted(r[0] for r in rows(db, "SELECT event_id FROM conflicts")) == ["k2", "k3"]
+
+
 def test_same_file_twice_or_renamed_copy_is_skipped(db: Path, tmp_path: Path) -> None:
     load(db, CORPUS / "clean.jsonl")
     copy = tmp_path / "renamed.jsonl"

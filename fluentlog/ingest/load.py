@@ -127,6 +127,17 @@ def _clear(scratch: Path) -> None:
         pass
 
 
+def same_values(incoming: str, stored: str) -> bool:
+    """Two events' content (JSON) are the same values: the keys of an object in another order
+    ({"a": .., "b": ..} and {"b": .., "a": ..} inside `changes`, or in `raw`) are no conflict.
+    Numbers and literals compare as written: 1 and 1.0, or 1 and true, stay a conflict."""
+    def canonical(text: str) -> Any:
+        number = lambda written: ("number", written)  # noqa: E731 - kept as written, never equal to a text
+        return json.loads(text, parse_int=number, parse_float=number,
+                          object_pairs_hook=lambda pairs: ("object", tuple(sorted(pairs, key=lambda kv: kv[0]))))
+    return canonical(incoming) == canonical(stored)
+
+
 def ingest_file(store: Store, path: Path, options: IngestOptions,
                 progress: Progress | None = None) -> FileReport:
     report = FileReport(path=str(path))
@@ -462,6 +473,10 @@ class _FileLoader:
                 continue
             store.execute(sql.HITS[stream], params)
             store.execute(sql.REPEATS[stream], params)
+            same = [line for line, incoming, stored in store.rows(sql.CONFLICT_PAIRS) if same_values(incoming, stored)]
+            if same:
+                with store.scanning("same_values", pa.table({"line_no": pa.array(same, pa.int64())})):
+                    store.execute(sql.SAME_AFTER_ALL)
             verdicts = dict(store.rows(sql.HIT_COUNTS))
             if verdicts:
                 store.execute(sql.REMOVE_HITS[stream], params)

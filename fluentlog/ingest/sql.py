@@ -263,6 +263,11 @@ HITS = {s: _hits(s) for s in schema.STREAMS}
 REPEATS = {s: _repeats(s) for s in schema.STREAMS}
 REMOVE_HITS = {s: _remove_hits(s) for s in schema.STREAMS}
 HIT_COUNTS = "SELECT verdict, count(*) FROM hits GROUP BY verdict"
+# Conflicts as JSON, to be compared as values (load.same_values); those equal as values are duplicates.
+CONFLICT_PAIRS = "SELECT line_no, incoming, stored FROM hits WHERE verdict = 'conflict'"
+SAME_AFTER_ALL = """
+UPDATE hits SET verdict = 'duplicate', incoming = NULL, stored = NULL
+WHERE line_no IN (SELECT line_no FROM same_values)"""
 
 NEXT_FILE_ID = "SELECT coalesce(max(file_id), 0) + 1 FROM files"
 NEXT_SEQ = "SELECT coalesce(max(seq) + 1, 0) FROM audit_events"
