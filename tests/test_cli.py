@@ -88,6 +88,17 @@ def test_missing_path_exits_4_and_creates_no_database(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_empty_or_already_ingested_file_says_so_in_json_too(tmp_path: Path) -> None:
+    """Scripts and cron read JSON: the '0 records' and 'already ingested' notes were in tables only."""
+    db, empty = tmp_path / "t.duckdb", tmp_path / "empty.jsonl"
+    empty.write_text("")
+    cli("ingest", str(CORPUS / "clean.jsonl"), "--db", str(db))
+    run = cli("ingest", str(empty), str(CORPUS / "clean.jsonl"), "--db", str(db), "--format", "json")
+    assert run.code == 0, run.stderr
+    notes = [f["note"] for f in json.loads(run.stdout)["files"]]
+    assert notes[0].startswith("0 records") and notes[1].startswith("already ingested at ")
+
+
 def test_ingest_json_report_shape(tmp_path: Path) -> None:
     db = tmp_path / "t.duckdb"
     run = cli("ingest", str(CORPUS / "malformed_json_line_2.jsonl"), str(CORPUS / "clean.jsonl"),
@@ -97,7 +108,7 @@ def test_ingest_json_report_shape(tmp_path: Path) -> None:
     assert set(doc) == {"files", "totals", "ledger_head", "skipped"} and len(doc["ledger_head"]) == 64
     first = doc["files"][0]
     assert set(first) >= {"path", "sha256", "status", "source", "records", "inserted", "duplicates", "conflicts",
-                          "rejected", "rejected_by_reason", "error"}
+                          "rejected", "rejected_by_reason", "error", "note"}
     assert first["rejected_by_reason"] == {"malformed_json": 1}
     assert doc["totals"] == {"records": 8, "inserted": 4, "duplicates": 3, "conflicts": 0, "rejected": 1}
     assert "{\"id\": \"aud_9\"" not in run.stdout + run.stderr  # rejected text is never printed

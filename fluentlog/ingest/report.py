@@ -51,7 +51,7 @@ class FileReport:
             "conflicts": self.conflicts, "rejected": self.rejected,
             "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
             "new_fields": dict(sorted(self.new_fields.items())),
-            "error": self.error,
+            "error": self.error, "note": self.note,
         }
 
 
