@@ -52,6 +52,17 @@ def _records() -> list[dict]:
     return [json.loads(line) for line in (CORPUS / "mixed_kinds.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_utf16_file_fails_alone_saying_how_to_convert_it(db: Path, tmp_path: Path, encoding: str) -> None:
+    """It was read as UTF-8 lines: a handful of mixed rejects, no word of the encoding."""
+    path = tmp_path / "windows.jsonl"
+    path.write_bytes((CORPUS / "clean.jsonl").read_text().encode(encoding))
+    report = load(db, path, CORPUS / "clean.jsonl")
+    bad, good = report.files
+    assert bad.status == "failed" and "UTF-16" in bad.error and "iconv -f UTF-16 -t UTF-8" in bad.error
+    assert good.inserted == 4 and rows(db, "SELECT count(*) FROM rejects") == [(0,)]
+
+
 def test_parquet_with_structs(db: Path, tmp_path: Path) -> None:
     audit = [r for r in _records() if "action" in r]
     for r in audit:

@@ -135,10 +135,17 @@ def sniff(path: Path) -> tuple[str, bool]:
         raise FileFault(f"named .parquet but is not Parquet (no PAR1 magic){_looks_like(head)}")
     with path.open("rb") as fh:
         head = fh.read(4096).removeprefix(_BOM).lstrip()
+    if _UTF16.match(head):
+        raise FileFault("the file is UTF-16 text; fluentlog reads UTF-8: convert it first "
+                        "(e.g. iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.jsonl)")
     if head[:1] == b"[" and not _named_jsonl(path):
         return "json-array", False
     return ("yaml" if _YAML_START.match(head) else "jsonl"), False
 
+
+# UTF-16 (Windows tools save text so): its byte-order mark, or JSON's first characters each
+# followed (little-endian) or preceded (big-endian) by a NUL byte.
+_UTF16 = re.compile(rb"\xff\xfe|\xfe\xff|[{\[\s]\x00[\s\"{\[]\x00|\x00[{\[\s]\x00[\s\"{\[]")
 
 # A YAML document (Okta's System Log as some tools save it): "---", "%YAML", or a first
 # line "Key: value"; JSON starts with { or [ and never matches.
