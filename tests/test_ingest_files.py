@@ -63,6 +63,14 @@ def test_a_utf16_file_fails_alone_saying_how_to_convert_it(db: Path, tmp_path: P
     assert good.inserted == 4 and rows(db, "SELECT count(*) FROM rejects") == [(0,)]
 
 
+def test_a_file_of_carriage_return_line_ends_fails_alone_saying_how_to_convert_it(db: Path, tmp_path: Path) -> None:
+    """Its four records were one line: reported as one truncated_record."""
+    path = tmp_path / "mac.jsonl"
+    path.write_bytes((CORPUS / "clean.jsonl").read_bytes().replace(b"\n", b"\r"))
+    (f,) = load(db, path).files
+    assert f.status == "failed" and "carriage return alone" in f.error and "tr '\\r' '\\n'" in f.error
+
+
 def test_parquet_with_structs(db: Path, tmp_path: Path) -> None:
     audit = [r for r in _records() if "action" in r]
     for r in audit:

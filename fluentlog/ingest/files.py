@@ -138,6 +138,9 @@ def sniff(path: Path) -> tuple[str, bool]:
     if _UTF16.match(head):
         raise FileFault("the file is UTF-16 text; fluentlog reads UTF-8: convert it first "
                         "(e.g. iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.jsonl)")
+    if b"\n" not in head and re.search(rb"\}\r+[ \t]*\{", head):
+        raise FileFault("its lines end with a carriage return alone (classic Mac OS), not a line feed: "
+                        "convert it first (e.g. tr '\\r' '\\n' < FILE > FILE.unix.jsonl)")
     if head[:1] == b"[" and not _named_jsonl(path):
         return "json-array", False
     return ("yaml" if _YAML_START.match(head) else "jsonl"), False
