@@ -105,6 +105,24 @@ WaitOpt = Annotated[float, typer.Option(
     "--wait", help="Seconds to wait for a busy database before giving up (exit 75).", min=0)]
 
 
+def trimmed(param: typer.CallbackParam, value: str | None) -> str | None:
+    """A value people type or paste (an email, an IP, a name): surrounding spaces are dropped,
+    since stored values never carry them and a pasted ' x@y' would silently match nothing; an
+    empty value (often a script's unset variable) is refused rather than matching nothing."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        name = param.opts[0] if param.opts else param.name
+        raise UsageError(f"{name} is empty", hint=f"give {name} a value (in a script: is the variable set?)")
+    return text
+
+
+def text_option(name: str, help: str) -> Any:
+    """An option holding a value people type or paste: trimmed, never empty (see `trimmed`)."""
+    return typer.Option(name, callback=trimmed, help=help, show_default=False)
+
+
 SinceOpt = Annotated[str | None, typer.Option(
     "--since", help="Start: 2026-11-20, 2026-11-20T14:05 (zone-less: --tz), 7d, 24h, today ... Default: all.",
     show_default=False)]

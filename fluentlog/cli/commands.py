@@ -40,6 +40,7 @@ from fluentlog.cli.app import (
     app,
     err,
     out,
+    text_option,
 )
 from fluentlog.errors import ExitCode, FluentlogError, UsageError
 from fluentlog.render import Format, default_format
@@ -124,13 +125,10 @@ def who_changed(
     target: Annotated[str | None, typer.Argument(
         help="type:id (appointment:APT-1042), a bare id (exact, any type) or a user's email.",
         show_default=False)] = None,
-    entity_type: Annotated[str | None, typer.Option("--type", help="Entity type, with --id.",
-                                                       show_default=False)] = None,
-    entity_id: Annotated[str | None, typer.Option("--id", help="Entity id.", show_default=False)] = None,
-    actor: Annotated[str | None, typer.Option("--actor", help="Only changes by this email.",
-                                                 show_default=False)] = None,
-    action: Annotated[str | None, typer.Option("--action", help="Only these actions; a glob such as user.*",
-                                                  show_default=False)] = None,
+    entity_type: Annotated[str | None, text_option("--type", "Entity type, with --id.")] = None,
+    entity_id: Annotated[str | None, text_option("--id", "Entity id.")] = None,
+    actor: Annotated[str | None, text_option("--actor", "Only changes by this email.")] = None,
+    action: Annotated[str | None, text_option("--action", "Only these actions; a glob such as user.*")] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Keep the newest N (still shown oldest first).",
                                                  show_default=False)] = None,
     since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None, reveal: RevealOpt = False,
@@ -157,11 +155,10 @@ def who_changed(
 
 @app.command()
 def signins(
-    email: Annotated[str | None, typer.Option("--email", help="The account's email.", show_default=False)] = None,
-    ip: Annotated[str | None, typer.Option("--ip", help="An IP address instead (adds password_spray).",
-                                              show_default=False)] = None,
-    user: Annotated[str | None, typer.Option(
-        "--user", help="A login name instead, for sources without emails (GitHub).", show_default=False)] = None,
+    email: Annotated[str | None, text_option("--email", "The account's email.")] = None,
+    ip: Annotated[str | None, text_option("--ip", "An IP address instead (adds password_spray).")] = None,
+    user: Annotated[str | None, text_option(
+        "--user", "A login name instead, for sources without emails (GitHub).")] = None,
     since: SinceOpt = None, until: UntilOpt = None, around: AroundOpt = None, window: WindowOpt = "2h",
     exit_code: ExitCodeOpt = False, tz: TzOpt = None, reveal: RevealOpt = False, reason: ReasonOpt = None,
     db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None, wait: WaitOpt = 30.0,
@@ -187,8 +184,7 @@ def signins(
 
 @app.command()
 def offboarding(
-    email: Annotated[str | None, typer.Option("--email", help="The removed (or re-roled) user's email.",
-                                                 show_default=False)] = None,
+    email: Annotated[str | None, text_option("--email", "The removed (or re-roled) user's email.")] = None,
     all_users: Annotated[bool, typer.Option("--all", help="Every user removed or re-roled in --since/--until.")]
     = False,
     removed_at: Annotated[str | None, typer.Option(
@@ -225,7 +221,7 @@ def offboarding(
 
 @app.command()
 def timeline(
-    email: Annotated[str, typer.Option("--email", help="The person's email.", show_default=False)],
+    email: Annotated[str, text_option("--email", "The person's email.")],
     since: SinceOpt = None, until: UntilOpt = None, around: AroundOpt = None, window: WindowOpt = "2h",
     tz: TzOpt = None, reveal: RevealOpt = False, reason: ReasonOpt = None, db: DbOpt = None,
     config_path: ConfigOpt = None, fmt: FormatOpt = None, wait: WaitOpt = 30.0,
@@ -258,15 +254,12 @@ def export(
                                          "to a terminal by accident).", show_default=False)],
     export_format: Annotated[ExportFormat, typer.Option("--format", "-f", help="File format.")] = ExportFormat.csv,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
-    email: Annotated[str | None, typer.Option("--email", help="audit: actor or user entity; access: the account.",
-                                              show_default=False)] = None,
-    actor: Annotated[str | None, typer.Option("--actor", help="audit: changes by this email.",
-                                              show_default=False)] = None,
-    entity_type: Annotated[str | None, typer.Option("--type", help="audit: entity type.", show_default=False)] = None,
-    entity_id: Annotated[str | None, typer.Option("--id", help="audit: entity id.", show_default=False)] = None,
-    action: Annotated[str | None, typer.Option("--action", help="audit: a glob such as user.*",
-                                               show_default=False)] = None,
-    ip: Annotated[str | None, typer.Option("--ip", help="access: this IP address.", show_default=False)] = None,
+    email: Annotated[str | None, text_option("--email", "audit: actor or user entity; access: the account.")] = None,
+    actor: Annotated[str | None, text_option("--actor", "audit: changes by this email.")] = None,
+    entity_type: Annotated[str | None, text_option("--type", "audit: entity type.")] = None,
+    entity_id: Annotated[str | None, text_option("--id", "audit: entity id.")] = None,
+    action: Annotated[str | None, text_option("--action", "audit: a glob such as user.*")] = None,
+    ip: Annotated[str | None, text_option("--ip", "access: this IP address.")] = None,
     since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None, reveal: RevealOpt = False,
     reason: ReasonOpt = None, db: DbOpt = None, config_path: ConfigOpt = None, wait: WaitOpt = 30.0,
 ) -> None:
@@ -352,10 +345,8 @@ def verify(
 @app.command("access-log")
 def access_log(
     since: SinceOpt = None,
-    operator: Annotated[str | None, typer.Option("--operator", help="Only this OS account.",
-                                                 show_default=False)] = None,
-    command: Annotated[str | None, typer.Option("--command", help="Only this command (who-changed, ...).",
-                                                show_default=False)] = None,
+    operator: Annotated[str | None, text_option("--operator", "Only this OS account.")] = None,
+    command: Annotated[str | None, text_option("--command", "Only this command (who-changed, ...).")] = None,
     tz: TzOpt = None, db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None,
 ) -> None:
     """Who looked at the logs: every command run against this database, allowed or denied.
