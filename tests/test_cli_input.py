@@ -48,3 +48,22 @@ def test_an_email_with_surrounding_spaces_finds_the_person(db: Path, command: li
 def test_an_empty_email_or_filter_is_refused(db: Path, argv: list[str], option: str) -> None:
     usage_error(cli(*(a.format(folder=db.parent) for a in argv), "--db", str(db)), option)
     assert not (db.parent / "x.csv").exists()
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["ingest", ""], "empty path"),
+    (["ingest", "{folder}/s.jsonl", " "], "empty path"),
+    (["verify", "--anchor", ""], "--anchor"),
+    (["export", "audit", "-o", ""], "--output"),
+    (["status", "--config", ""], "--config"),
+    (["status", "--db", ""], "--db"),
+])
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(db: Path, argv: list[str], option: str) -> None:
+    """A script's unset variable gives ''; Path('') is the current folder: `ingest ''` loaded everything
+    under it, `verify --anchor ''` read the folder as an anchor file."""
+    before = sorted(db.parent.iterdir())
+    command, *rest = (a.format(folder=db.parent) for a in argv)
+    run = cli(command, "--db", str(db), *rest, cwd=db.parent)  # a later --db '' wins
+    usage_error(run, option)
+    assert "empty path" in run.stderr
+    assert sorted(db.parent.iterdir()) == before

@@ -83,13 +83,32 @@ out = LazyConsole(highlight=False, soft_wrap=False)
 err = LazyConsole(stderr=True, highlight=False, soft_wrap=True)
 _debug = False
 
-DbOpt = Annotated[Path | None, typer.Option(
-    "--db", help="Database file. Default: $FLUENTLOG_DB, else `database` in the config, else ./fluentlog.duckdb.",
-    show_default=False)]
-ConfigOpt = Annotated[Path | None, typer.Option(
+def path_parser(text: str | Path) -> Path:
+    """A path option's value; '' is refused, since Path('') is the current folder and a script's
+    unset variable would then name it."""
+    if isinstance(text, str) and not text.strip():
+        raise typer.BadParameter("empty path; name a file (in a script: is the variable set?)")
+    return Path(text)
+
+
+def path_option(*names: str, help: str) -> Any:
+    """An option naming a file: never empty (see `path_parser`)."""
+    return typer.Option(*names, parser=path_parser, metavar="<path>", help=help, show_default=False)
+
+
+def no_empty_paths(paths: list[str]) -> list[str]:
+    """`fluentlog ingest ''` would ingest everything under the current folder."""
+    if any(not path.strip() for path in paths):
+        raise UsageError("empty path: '' names no file (it would mean everything under the current folder)",
+                         hint="name the files or folders to ingest (in a script: is the variable set?)")
+    return paths
+
+
+DbOpt = Annotated[Path | None, path_option(
+    "--db", help="Database file. Default: $FLUENTLOG_DB, else `database` in the config, else ./fluentlog.duckdb.")]
+ConfigOpt = Annotated[Path | None, path_option(
     "--config", help="Config file. Default: $FLUENTLOG_CONFIG, else ./fluentlog.toml, "
-                     "else ~/.config/fluentlog/config.toml.",
-    show_default=False)]
+                     "else ~/.config/fluentlog/config.toml.")]
 FormatOpt = Annotated[Format | None, typer.Option(
     "--format", "-f", help="Output format. Default: table on a terminal, jsonl when piped.",
     show_default=False, case_sensitive=False)]

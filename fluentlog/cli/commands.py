@@ -39,7 +39,9 @@ from fluentlog.cli.app import (
     _zone,
     app,
     err,
+    no_empty_paths,
     out,
+    path_option,
     text_option,
 )
 from fluentlog.errors import ExitCode, FluentlogError, UsageError
@@ -51,7 +53,8 @@ def ingest(
     paths: Annotated[list[str], typer.Argument(
         help="Files, directories or globs. In directories: .jsonl, .ndjson, .json, .parquet, .yml, "
              ".yaml (optionally .gz); other files there, and fluentlog's own beside a database "
-             "(DB.access.jsonl, DB.lock.json), are listed as skipped.", show_default=False)],
+             "(DB.access.jsonl, DB.lock.json), are listed as skipped.", show_default=False,
+        callback=no_empty_paths)],
     kind: Annotated[str | None, typer.Option(
         "--kind", help="Treat every record as `audit` or `access` instead of telling them apart by shape.",
         show_default=False)] = None,
@@ -250,8 +253,8 @@ class ExportFormat(StrEnum):
 @app.command()
 def export(
     stream: Annotated[str, typer.Argument(help="audit or access.", show_default=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write (required: exports never go "
-                                         "to a terminal by accident).", show_default=False)],
+    output: Annotated[Path, path_option("--output", "-o", help="The file to write (required: exports never go "
+                                        "to a terminal by accident).")],
     export_format: Annotated[ExportFormat, typer.Option("--format", "-f", help="File format.")] = ExportFormat.csv,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
     email: Annotated[str | None, text_option("--email", "audit: actor or user entity; access: the account.")] = None,
@@ -315,8 +318,8 @@ def retention(
 
 @app.command()
 def verify(
-    anchor: Annotated[Path | None, typer.Option("--anchor", help="An anchor file of ledger heads (default: the "
-                                                "config's `anchor_file`).", show_default=False)] = None,
+    anchor: Annotated[Path | None, path_option("--anchor", help="An anchor file of ledger heads (default: the "
+                                               "config's `anchor_file`).")] = None,
     rebuild_index: Annotated[bool, typer.Option(
         "--rebuild-index", help="First rebuild who-changed's entity index from the stored events (needs the "
         "right to ingest; recorded in the ledger), then verify.")] = False,
