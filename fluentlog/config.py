@@ -281,13 +281,10 @@ def _retention(data: Mapping[str, Any], path: Path) -> str:
     if "retention" not in data:
         return DEFAULT_RETENTION
     value = _string(data, "retention", path)
-    from fluentlog.errors import UsageError
-    from fluentlog.timeparse import parse_duration
-    try:
-        parse_duration(value, "retention")
-    except UsageError:
-        raise ConfigError(f"{path}: `retention` = {value!r} is not a duration",
-                          hint='e.g. "6y", "18mo" or "400d"') from None
+    from fluentlog.timeparse import duration_problem
+    problem = duration_problem(value)
+    if problem:
+        raise ConfigError(f"{path}: `retention` = {value!r} {problem}", hint='e.g. "6y", "18mo" or "400d"')
     return value
 
 

@@ -7,6 +7,7 @@ read in the given zone; results are timezone-aware UTC datetimes.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -25,6 +26,13 @@ _UNITS = {
     "w": lambda n: relativedelta(weeks=n), "mo": lambda n: relativedelta(months=n),
     "y": lambda n: relativedelta(years=n),
 }
+# Python's datetime ends at the years 1 and 9999; a day inside each end leaves room to show
+# any instant in any zone. Stored events lie between 1990 and 2100, so nothing real is lost.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, tzinfo=UTC)
+LIMITS = "fluentlog handles: 0001-01-02 00:00 to 9999-12-31 00:00 UTC"
+MAX_YEARS = 1000  # the longest duration: more than any retention law or investigation asks for
+_ANCHOR = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -40,17 +48,47 @@ class TimeRange:
 
 
 def parse_duration(text: str, option: str = "--window") -> relativedelta:
-    match = _DURATION.match(text or "")
-    if not match or int(match.group(1)) == 0:
+    """At most MAX_YEARS long, so that subtracting it from now (or adding it to any stored
+    event's time) stays inside the calendar."""
+    problem = duration_problem(text)
+    if problem == _UNREADABLE:
         raise UsageError(f"{option}: cannot read {text!r} as a duration",
                          hint="use a number and a unit: 30m, 2h, 7d, 2w, 6mo or 1y")
+    if problem:
+        raise UsageError(f"{option}: {_shown(text)} {problem}",
+                         hint="use a shorter duration such as 30m, 2h, 7d, 2w, 6mo or 6y")
+    match = _DURATION.match(text)
+    assert match is not None
     return _UNITS[match.group(2).lower()](int(match.group(1)))
+
+
+_UNREADABLE = "is not a duration"
+
+
+def duration_problem(text: str) -> str | None:
+    """Why `text` is not a duration parse_duration accepts ("is ..."), or None."""
+    match = _DURATION.match(text or "")
+    digits = match.group(1).lstrip("0") if match else ""
+    if not digits:  # no match, or zero
+        return _UNREADABLE
+    too_long = f"is longer than {MAX_YEARS:,} years"
+    if len(digits) > 12:  # also keeps int() clear of Python's 4,300-digit limit
+        return too_long
+    span = _UNITS[match.group(2).lower()](int(digits))
+    return None if _at_most(span, relativedelta(years=MAX_YEARS)) else too_long
+
+
+def _at_most(span: relativedelta, limit: relativedelta) -> bool:
+    try:
+        return _ANCHOR + span <= _ANCHOR + limit
+    except (OverflowError, ValueError):  # past the year 9999: far over any limit
+        return False
 
 
 def parse_range(since: str | None, until: str | None, zone: str, now: datetime) -> TimeRange:
     """A date-only or day-word --until includes that whole day."""
-    start = _parse(since, "--since", zone, now, end_of_day=False) if since else None
-    end = _parse(until, "--until", zone, now, end_of_day=True) if until else None
+    start = parse_time(since, "--since", zone, now) if since else None
+    end = parse_time(until, "--until", zone, now, end_of_day=True) if until else None
     if start is not None and end is not None and start >= end:
         raise UsageError(f"--since ({since}) is not before --until ({until})")
     return TimeRange(start, end)
@@ -66,9 +104,51 @@ def parse_around(around: str, window: str | None, zone: str, now: datetime) -> T
         today = now.astimezone(ZoneInfo(zone)).date()
         center = datetime.combine(today, time(hour, minute), ZoneInfo(zone)).astimezone(UTC)
     else:
-        center = _parse(around, "--around", zone, now, end_of_day=False)
+        center = parse_time(around, "--around", zone, now)
     span = parse_duration(window or "2h")
-    return TimeRange(center - span, center + span + timedelta(microseconds=1), center)
+    shown = f"{(window or '2h').strip()} either side of {around.strip()}"
+    since = _within(lambda: center - span, "--window", shown)
+    until = _within(lambda: center + span + timedelta(microseconds=1), "--window", shown)
+    return TimeRange(since, until, center)
+
+
+def parse_time(text: str, option: str, zone: str, now: datetime, end_of_day: bool = False) -> datetime:
+    """One time as people type it (see EXAMPLES), as a UTC instant between EARLIEST and LATEST.
+    With `end_of_day`, a date or day word means the end of that day."""
+    return _within(lambda: _parse(text, option, zone, now, end_of_day), option, text)
+
+
+def _within(compute: Callable[[], datetime], option: str, text: str) -> datetime:
+    """The instant `compute` gives, refused (naming the option) when it falls outside the calendar
+    fluentlog can handle: Python raises OverflowError or ValueError at its ends."""
+    try:
+        moment = compute()
+    except (OverflowError, ValueError):
+        moment = None
+    if moment is None or not EARLIEST <= moment <= LATEST:
+        raise UsageError(f"{option}: {_shown(text)} lies outside the times {LIMITS}",
+                         hint=_OUTSIDE_HINTS.get(option, "give a time such as 2026-11-20T14:05 or 7d"))
+    return moment
+
+
+_OUTSIDE_HINTS = {"--since": "leave --since out to search the whole loaded history",
+                  "--until": "leave --until out for no end (a date alone as --until includes that whole day)",
+                  "--window": "use a shorter --window, or an --around time nearer today"}
+
+
+def shifted(moment: datetime, delta: timedelta) -> datetime:
+    """moment + delta, held between EARLIEST and LATEST: a look-back or window reaching past
+    the calendar's ends covers everything on that side (no event lies there)."""
+    try:
+        return min(max(moment + delta, EARLIEST), LATEST)
+    except OverflowError:
+        return LATEST if delta > timedelta(0) else EARLIEST
+
+
+def _shown(text: str) -> str:
+    """What the user typed, for a one-line message: a runaway value cut short."""
+    text = text.strip()
+    return repr(text if len(text) <= 40 else text[:30] + "...")
 
 
 def _parse(text: str, option: str, zone: str, now: datetime, end_of_day: bool) -> datetime:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from builders import write_jsonl
-from conftest import cli
+from conftest import cli, owner_config
 from test_investigations import LEE, story
 
 
@@ -67,3 +67,39 @@ def test_an_empty_path_is_refused_not_read_as_the_current_folder(db: Path, argv:
     usage_error(run, option)
     assert "empty path" in run.stderr
     assert sorted(db.parent.iterdir()) == before
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["who-changed", "APT-1042", "--until", "9999-12-31"], "--until"),
+    (["who-changed", "APT-1042", "--since", "5000y"], "--since"),
+    (["signins", "--email", "x@y", "--around", "2026-11-17T14:00", "--window", "100000y"], "--window"),
+    (["signins", "--email", "x@y", "--around", "0001-01-02T01:00Z"], "--window"),
+    (["retention", "--keep", "99999999999y"], "--keep"),
+    (["access-log", "--since", "1000000d"], "--since"),
+    (["offboarding", "--all", "--window", "99999999999y"], "--window"),
+    (["timeline", "--email", LEE, "--since", "0001-01-01T00:00+05:00"], "--since"),
+    (["export", "audit", "-o", "{folder}/x.csv", "--until", "10000-01-01"], "--until"),
+])
+def test_huge_times_and_durations_name_the_option(db: Path, argv: list[str], option: str) -> None:
+    """Each of these ended in exit 70 (OverflowError or ValueError from Python's calendar)."""
+    usage_error(cli(*(a.format(folder=db.parent) for a in argv), "--db", str(db)), option)
+
+
+@pytest.mark.parametrize("argv", [
+    ["signins", "--email", LEE, "--since", "0001-01-03", "-f", "table"],  # its history starts 90 days earlier
+    ["offboarding", "--email", LEE, "--removed-at", "0001-01-02T12:00Z", "-f", "table"],  # a window 7 days earlier
+    ["offboarding", "--all", "--window", "1000y", "--tz", "Pacific/Kiritimati", "-f", "table"],
+    ["who-changed", LEE, "--since", "1000y", "--until", "9999-12-29", "--tz", "Etc/GMT+12", "-f", "table"],
+])
+def test_times_at_the_ends_of_the_calendar_still_answer(db: Path, argv: list[str]) -> None:
+    run = cli(*argv, "--db", str(db))
+    assert run.code == 0 and "error" not in run.stderr, run
+
+
+def test_a_huge_retention_in_the_config_is_a_config_error(db: Path, tmp_path: Path) -> None:
+    config = owner_config(tmp_path)
+    config.write_text('retention = "99999999999y"\n' + config.read_text())  # `config check` accepted it
+    for argv in (["config", "check"], ["retention", "--db", str(db)]):
+        run = cli(*argv, "--config", str(config))
+        assert run.code == 4 and run.stdout == ""
+        assert "`retention` = '99999999999y' is longer than 1,000 years" in run.stderr

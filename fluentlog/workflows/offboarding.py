@@ -16,7 +16,7 @@ import pyarrow as pa
 from fluentlog.errors import UsageError
 from fluentlog.redact import Redactor
 from fluentlog.store import Store
-from fluentlog.timeparse import TimeRange
+from fluentlog.timeparse import TimeRange, shifted
 from fluentlog.view import Section, View
 from fluentlog.workflows.common import changes_of, mixed_sources
 
@@ -139,8 +139,8 @@ def _add_windows(store: Store, reports: list[dict[str, Any]], params: Params) ->
         "email": pa.array([w["email"] for _, w in wanted], pa.string()),
         "ids": pa.array([w["ids"] for _, w in wanted], pa.list_(pa.string())),
         "own": pa.array([w["own"] for _, w in wanted], pa.list_(pa.string())),
-        "lo": pa.array([w["reference"] - params.window for _, w in wanted], times),
-        "hi": pa.array([w["reference"] + params.window for _, w in wanted], times),
+        "lo": pa.array([shifted(w["reference"], -params.window) for _, w in wanted], times),
+        "hi": pa.array([shifted(w["reference"], params.window) for _, w in wanted], times),
         "reference": pa.array([w["reference"] for _, w in wanted], times),
     })
     with store.scanning("windows", windows):

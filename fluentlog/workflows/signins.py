@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from fluentlog.config import Detect
 from fluentlog.errors import UsageError
 from fluentlog.store import Store
-from fluentlog.timeparse import TimeRange
+from fluentlog.timeparse import TimeRange, shifted
 from fluentlog.view import Section, View
 from fluentlog.workflows import findings as fd
 from fluentlog.workflows.common import email_bounds, mixed_sources
@@ -77,7 +77,7 @@ def run(store: Store, params: Params) -> Result:
         raise UsageError("give exactly one of --email, --user or --ip",
                          hint="fluentlog signins --email dana@example.org")
     since, until = params.range.since, params.range.until
-    history_from = since - timedelta(days=params.detect.baseline_days) if since else None
+    history_from = shifted(since, -timedelta(days=params.detect.baseline_days)) if since else None
     sql, who = ((BY_EMAIL, params.email) if params.email else (BY_LOGIN, params.user) if params.user
                 else (BY_IP, params.ip))
     values = {"who": who, "from": history_from, "until": until}
