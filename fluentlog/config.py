@@ -50,6 +50,8 @@ class Detect:
 
 
 DETECT_KEYS = tuple(Detect.__dataclass_fields__)
+# Far above any useful threshold, and low enough that a span of this many days stays a timedelta.
+DETECT_MAX = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -213,8 +215,8 @@ def _detect(table: Any, path: Path) -> Detect:
         raise ConfigError(f"{path}: `detect` must be a table of thresholds")
     _refuse_unknown(table, DETECT_KEYS, path, "detect.")
     for key, value in table.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"{path}: `detect.{key}` must be a whole number of at least 1, got {value!r}")
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= DETECT_MAX:
+            raise ConfigError(f"{path}: `detect.{key}` must be a whole number from 1 to {DETECT_MAX:,}, got {value!r}")
     return Detect(**table)
 
 

@@ -63,6 +63,8 @@ def test_database_relative_to_config_and_precedence(tmp_path: Path, monkeypatch)
     ('database = \n', "not valid TOML", None),
     ('retention = "99999999999y"\n', "`retention` = '99999999999y' is longer than 1,000 years", '"6y"'),
     ('retention = "six years"\n', "`retention` = 'six years' is not a duration", '"6y"'),
+    ('[detect]\nbaseline_days = 99999999999\n', "`detect.baseline_days` must be a whole number from 1 to 1,000,000",
+     None),
 ])
 def test_errors_name_file_and_key(tmp_path: Path, text: str, message: str, hint: str | None) -> None:
     path = write(tmp_path, text)
