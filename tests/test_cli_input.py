@@ -103,3 +103,16 @@ def test_a_huge_retention_in_the_config_is_a_config_error(db: Path, tmp_path: Pa
         run = cli(*argv, "--config", str(config))
         assert run.code == 4 and run.stdout == ""
         assert "`retention` = '99999999999y' is longer than 1,000 years" in run.stderr
+
+
+@pytest.mark.parametrize("limit", ["99999999999999999999", str(2**62 + 1), "0", "-3"])
+def test_a_limit_out_of_range_names_the_option(db: Path, limit: str) -> None:
+    """A limit past DuckDB's BIGINT was 'database error: Conversion Error' (exit 4)."""
+    run = cli("who-changed", "appointment:APT-1042", "--limit", limit, "--db", str(db))
+    usage_error(run, "--limit")
+    assert "database error" not in run.stderr
+
+
+def test_the_largest_limit_is_accepted(db: Path) -> None:
+    run = cli("who-changed", "appointment:APT-1042", "--limit", str(2**62), "--db", str(db), "-f", "json")
+    assert run.code == 0 and len(json.loads(run.stdout)) == 3

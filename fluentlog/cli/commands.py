@@ -132,8 +132,8 @@ def who_changed(
     entity_id: Annotated[str | None, text_option("--id", "Entity id.")] = None,
     actor: Annotated[str | None, text_option("--actor", "Only changes by this email.")] = None,
     action: Annotated[str | None, text_option("--action", "Only these actions; a glob such as user.*")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="Keep the newest N (still shown oldest first).",
-                                                 show_default=False)] = None,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", help="Keep the newest N (still shown oldest first; N up to 2**62).", show_default=False)] = None,
     since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None, reveal: RevealOpt = False,
     reason: ReasonOpt = None,
     db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None, wait: WaitOpt = 30.0,

@@ -108,7 +108,10 @@ class Result:
 
 
 def resolve(params: Params) -> Target:
-    """TARGET, or --type/--id, into what to match."""
+    """TARGET, or --type/--id, into what to match; --limit checked too (before the database is opened)."""
+    if params.limit is not None and not 1 <= params.limit <= BIG_LIMIT:
+        raise UsageError(f"--limit must be a whole number from 1 to {BIG_LIMIT:,}, not {params.limit}",
+                         hint="leave --limit out to see every matching event")
     target = params.target.strip() if params.target else None
     if target and (params.entity_id or params.entity_type):
         raise UsageError("give TARGET or --type/--id, not both", hint="fluentlog who-changed appointment:APT-1042")
@@ -131,8 +134,6 @@ def resolve(params: Params) -> Target:
 
 def run(store: Store, params: Params) -> Result:
     target = resolve(params)
-    if params.limit is not None and params.limit < 1:
-        raise UsageError("--limit must be at least 1")
     filters = {"actor": params.actor, "action": params.action,
                "since": params.range.since, "until": params.range.until}
     values = {k: v for k, v in filters.items() if v is not None}
