@@ -116,3 +116,11 @@ def test_a_limit_out_of_range_names_the_option(db: Path, limit: str) -> None:
 def test_the_largest_limit_is_accepted(db: Path) -> None:
     run = cli("who-changed", "appointment:APT-1042", "--limit", str(2**62), "--db", str(db), "-f", "json")
     assert run.code == 0 and len(json.loads(run.stdout)) == 3
+
+
+@pytest.mark.parametrize("removed_at", ["last tuesday", "9999-12-31T23:59:59.999999-05:00"])
+def test_removed_at_errors_name_removed_at(db: Path, removed_at: str) -> None:
+    """They said `--since: cannot read ...`, an option the user never gave."""
+    run = cli("offboarding", "--email", LEE, "--removed-at", removed_at, "--db", str(db))
+    usage_error(run, "--removed-at")
+    assert "--since" not in run.stderr

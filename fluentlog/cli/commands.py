@@ -209,7 +209,7 @@ def offboarding(
     from fluentlog.workflows import offboarding as workflow
     cfg = _settings(config_path)
     zone = _zone(tz, cfg)
-    removed = timeparse.parse_range(removed_at, None, zone, datetime.now(UTC)).since if removed_at else None
+    removed = timeparse.parse_time(removed_at, "--removed-at", zone, datetime.now(UTC)) if removed_at else None
     params = workflow.Params(email, removed, _days(window), all_users,
                              _range(since, until, zone))
     with _guard("offboarding", cfg, db, email=email, all=all_users, removed_at=removed_at, since=since,
