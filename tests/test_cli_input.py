@@ -124,3 +124,15 @@ def test_removed_at_errors_name_removed_at(db: Path, removed_at: str) -> None:
     run = cli("offboarding", "--email", LEE, "--removed-at", removed_at, "--db", str(db))
     usage_error(run, "--removed-at")
     assert "--since" not in run.stderr
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["who-changed", "APT-1042", "--since", ""], "--since"),  # was: the whole history
+    (["signins", "--email", LEE, "--until", " "], "--until"),
+    (["signins", "--email", LEE, "--around", "14:00", "--window", ""], "--window"),  # was: the default 2h
+    (["offboarding", "--email", LEE, "--removed-at", ""], "--removed-at"),  # was: no removal_not_logged check
+    (["retention", "--keep", ""], "--keep"),  # was: the config's retention
+    (["timeline", "--email", LEE, "--tz", ""], "--tz"),  # was: the config's timezone
+])
+def test_an_empty_time_or_zone_is_refused_not_read_as_the_default(db: Path, argv: list[str], option: str) -> None:
+    usage_error(cli(*argv, "--db", str(db)), option)

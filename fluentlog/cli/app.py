@@ -142,18 +142,16 @@ def text_option(name: str, help: str) -> Any:
     return typer.Option(name, callback=trimmed, help=help, show_default=False)
 
 
-SinceOpt = Annotated[str | None, typer.Option(
-    "--since", help="Start: 2026-11-20, 2026-11-20T14:05 (zone-less: --tz), 7d, 24h, today ... Default: all.",
-    show_default=False)]
-UntilOpt = Annotated[str | None, typer.Option(
-    "--until", help="End; a date alone includes that whole day. Default: now.", show_default=False)]
-TzOpt = Annotated[str | None, typer.Option(
-    "--tz", help="Time zone for tables and for zone-less times you type (default: config `timezone`, else UTC). "
-                 "JSON stays UTC.", show_default=False)]
-AroundOpt = Annotated[str | None, typer.Option(
-    "--around", help="The time a problem was reported (2026-11-17T14:00, or 14:00 today): show events around it.",
-    show_default=False)]
-WindowOpt = Annotated[str, typer.Option("--window", help="With --around: how far either side (30m, 2h, 1d).")]
+SinceOpt = Annotated[str | None, text_option(
+    "--since", "Start: 2026-11-20, 2026-11-20T14:05 (zone-less: --tz), 7d, 24h, today ... Default: all.")]
+UntilOpt = Annotated[str | None, text_option("--until", "End; a date alone includes that whole day. Default: now.")]
+TzOpt = Annotated[str | None, text_option(
+    "--tz", "Time zone for tables and for zone-less times you type (default: config `timezone`, else UTC). "
+            "JSON stays UTC.")]
+AroundOpt = Annotated[str | None, text_option(
+    "--around", "The time a problem was reported (2026-11-17T14:00, or 14:00 today): show events around it.")]
+WindowOpt = Annotated[str, typer.Option(
+    "--window", callback=trimmed, help="With --around: how far either side (30m, 2h, 1d).")]
 RevealOpt = Annotated[bool, typer.Option(
     "--reveal", help="Show health-data fields unredacted (roles that may reveal; needs --reason, which is logged).")]
 ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why you need to --reveal (kept in the access log).",

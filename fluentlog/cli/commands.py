@@ -43,6 +43,7 @@ from fluentlog.cli.app import (
     out,
     path_option,
     text_option,
+    trimmed,
 )
 from fluentlog.errors import ExitCode, FluentlogError, UsageError
 from fluentlog.render import Format, default_format
@@ -190,11 +191,10 @@ def offboarding(
     email: Annotated[str | None, text_option("--email", "The removed (or re-roled) user's email.")] = None,
     all_users: Annotated[bool, typer.Option("--all", help="Every user removed or re-roled in --since/--until.")]
     = False,
-    removed_at: Annotated[str | None, typer.Option(
-        "--removed-at", help="When you removed them: a missing user.removed event is then a finding.",
-        show_default=False)] = None,
-    window: Annotated[str, typer.Option("--window", help="Review others' sensitive changes this far around it.")]
-    = "7d",
+    removed_at: Annotated[str | None, text_option(
+        "--removed-at", "When you removed them: a missing user.removed event is then a finding.")] = None,
+    window: Annotated[str, typer.Option(
+        "--window", callback=trimmed, help="Review others' sensitive changes this far around it.")] = "7d",
     since: SinceOpt = None, until: UntilOpt = None, exit_code: ExitCodeOpt = False, tz: TzOpt = None,
     reveal: RevealOpt = False, reason: ReasonOpt = None,
     db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None, wait: WaitOpt = 30.0,
@@ -289,8 +289,8 @@ def export(
 
 @app.command()
 def retention(
-    keep: Annotated[str | None, typer.Option("--keep", help="Keep this long (6y, 18mo, 400d). Default: the "
-                                             "config's `retention`, else 6y.", show_default=False)] = None,
+    keep: Annotated[str | None, text_option(
+        "--keep", "Keep this long (6y, 18mo, 400d). Default: the config's `retention`, else 6y.")] = None,
     apply: Annotated[bool, typer.Option("--apply", help="Delete (owners only). Without it: a dry run.")] = False,
     db: DbOpt = None, config_path: ConfigOpt = None, fmt: FormatOpt = None, wait: WaitOpt = 30.0,
 ) -> None:
