@@ -6,6 +6,7 @@ did-you-mean, because a misspelt key silently ignored is a setting not applied.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import os
 import pwd
@@ -95,12 +96,20 @@ def load(explicit: Path | None = None) -> Config:
         raise ConfigError(f"config file {path} does not exist",
                           hint="create one with `fluentlog init`, or drop --config / $FLUENTLOG_CONFIG")
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    try:
+        # Windows Notepad starts a UTF-8 file with a byte-order mark, which TOML does not allow.
+        text = raw.removeprefix(codecs.BOM_UTF8).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: not UTF-8 text (line {line})",
+                          hint="save the file as UTF-8 (in Notepad: Save as, Encoding: UTF-8)") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     return parse(data, path)
 
 

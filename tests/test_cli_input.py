@@ -136,3 +136,10 @@ def test_removed_at_errors_name_removed_at(db: Path, removed_at: str) -> None:
 ])
 def test_an_empty_time_or_zone_is_refused_not_read_as_the_default(db: Path, argv: list[str], option: str) -> None:
     usage_error(cli(*argv, "--db", str(db)), option)
+
+
+def test_a_config_saved_by_notepad_with_a_byte_order_mark_works(db: Path, tmp_path: Path) -> None:
+    config = owner_config(tmp_path)
+    config.write_bytes(b"\xef\xbb\xbf" + config.read_bytes())
+    run = cli("status", "--config", str(config), "--db", str(db), "-f", "json")
+    assert run.code == 0 and json.loads(run.stdout)["audit"]["events"] > 0

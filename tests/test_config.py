@@ -93,3 +93,17 @@ def test_starter_config_is_valid(tmp_path: Path) -> None:
 def test_example_config_is_valid() -> None:
     example = Path(__file__).resolve().parent.parent / "sample_data" / "fluentlog.example.toml"
     assert config.load(example).timezone == "America/New_York"
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    """Windows Notepad saves UTF-8 with one; tomllib refused it at line 1, column 1."""
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b'\xef\xbb\xbf[operators]\n"dana" = "owner"\n')
+    assert dict(config.load(path).operators) == {"dana": "owner"}
+
+
+def test_a_config_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('timezone = "UTC"\n[operators]\n"jos\u00e9" = "owner"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin1.toml: not UTF-8 text \(line 3\)"):
+        config.load(path)
