@@ -43,9 +43,16 @@ def append(database: Path, entry: dict[str, Any]) -> None:
 
 
 def read(database: Path) -> Iterator[dict[str, Any]]:
+    """Every entry; a missing database or access log is an error, never an empty list (which
+    would read as "nobody looked")."""
     path = path_for(database)
+    if not database.exists():
+        raise FluentlogError(f"no database at {database}",
+                             hint="name the database with --db; its access log lives beside it")
     if not path.exists():
-        return
+        raise FluentlogError(f"no access log at {path}, beside the database",
+                             hint="every command run against the database appends to it: if it was moved or "
+                                  "deleted, restore it from a backup")
     with path.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):
             if not line.strip():

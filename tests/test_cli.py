@@ -147,11 +147,18 @@ def test_csv_neutralises_formulas(tmp_path: Path) -> None:
 
 
 def test_status_on_a_new_database_suggests_ingest(tmp_path: Path) -> None:
-    run = cli("status", "--db", str(tmp_path / "none.duckdb"), "--format", "table")
+    """Not an error (a first run starts here), but said plainly in every format: a misspelt --db
+    must not read as an empty store."""
+    missing = tmp_path / "none.duckdb"
+    run = cli("status", "--db", str(missing), "--format", "table")
     assert run.code == 0
-    assert "does not exist yet" in run.stderr and "fluentlog ingest" in run.stderr
-    assert not (tmp_path / "none.duckdb").exists()
-    doc = json.loads(cli("status", "--db", str(tmp_path / "none.duckdb"), "--format", "json").stdout)
+    assert f"no database exists at {missing}" in run.stderr and "fluentlog ingest" in run.stderr
+    assert run.stdout.startswith("No database at")
+    assert not missing.exists()
+    run = cli("status", "--db", str(missing), "--format", "json")
+    assert run.code == 0 and f"no database exists at {missing}" in run.stderr
+    doc = json.loads(run.stdout)
+    assert (doc["database"], doc["exists"]) == (str(missing), False)
     assert doc["audit"] == {"events": 0, "first_at": None, "last_at": None} and doc["gaps"] == []
 
 
@@ -163,6 +170,7 @@ def test_status_json_shape_and_gaps(tmp_path: Path) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in records) + "{bad\n")
     cli("ingest", str(path), "--db", str(db))
     doc = json.loads(cli("status", "--db", str(db), "--format", "json").stdout)
+    assert (doc["database"], doc["exists"]) == (str(db), True)
     assert doc["audit"] == {"events": 4, "first_at": "2026-11-01T12:00:00.000Z", "last_at": "2026-11-09T12:00:00.000Z"}
     assert doc["access"]["events"] == 0
     assert (doc["files"], doc["rejected"], doc["conflicts"]) == (1, 1, 0)

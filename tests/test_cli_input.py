@@ -143,3 +143,16 @@ def test_a_config_saved_by_notepad_with_a_byte_order_mark_works(db: Path, tmp_pa
     config.write_bytes(b"\xef\xbb\xbf" + config.read_bytes())
     run = cli("status", "--config", str(config), "--db", str(db), "-f", "json")
     assert run.code == 0 and json.loads(run.stdout)["audit"]["events"] > 0
+
+
+def test_access_log_of_a_missing_database_or_log_is_an_error(db: Path, tmp_path: Path) -> None:
+    """Both printed [] with exit 0, as if nobody had looked."""
+    run = cli("access-log", "--db", str(tmp_path / "MISSPELLED.duckdb"))
+    assert run.code == 4 and run.stdout == "" and "no database at" in run.stderr
+    assert list(tmp_path.iterdir()) == []
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(db.read_bytes())
+    run = cli("access-log", "--db", str(copy))
+    assert run.code == 4 and run.stdout == "" and f"no access log at {copy}.access.jsonl" in run.stderr
+    run = cli("access-log", "--db", str(db), "-f", "json")
+    assert run.code == 0 and any(e["command"] == "ingest" for e in json.loads(run.stdout))

@@ -81,28 +81,32 @@ def run(store: Store, params: Params) -> Status:
 
 
 def view(status: Status) -> View:
-    doc = {**status.streams, "files": status.files, "rejected": status.rejected,
-           "conflicts": status.conflicts, "gaps": status.gaps or [], "ledger_head": status.ledger_head}
+    doc = {"database": str(status.database), "exists": status.exists, **status.streams, "files": status.files,
+           "rejected": status.rejected, "conflicts": status.conflicts, "gaps": status.gaps or [],
+           "ledger_head": status.ledger_head}
     streams = pa.table({
         "stream": list(status.streams),
         "events": pa.array([s["events"] for s in status.streams.values()], pa.int64()),
         "first_at": pa.array([s["first_at"] for s in status.streams.values()], pa.timestamp("us", "UTC")),
         "last_at": pa.array([s["last_at"] for s in status.streams.values()], pa.timestamp("us", "UTC")),
     })
-    sections = [Section(streams, title=f"Loaded into {status.database}",
+    title = f"Loaded into {status.database}" if status.exists else f"No database at {status.database}"
+    sections = [Section(streams, title=title,
                         caption=f"{status.files} file(s) ingested · {status.rejected} record(s) rejected"
                                 f" · {status.conflicts} conflict(s)")]
-    notes = []
+    notes, warnings = [], []
     if status.gaps:
         sections.append(Section(_gap_table(status.gaps), title="Days with no events (a missing export?)"))
-    if status.empty:
-        where = "does not exist yet" if not status.exists else "holds no events"
-        notes.append(f"The database {status.database} {where}. Load exports with: fluentlog ingest PATH...")
+    if not status.exists:  # in every format: a misspelt --db must not read as an empty store
+        warnings.append(f"no database exists at {status.database}; check the path, or load exports into it with: "
+                        f"fluentlog ingest PATH... --db {status.database}")
+    elif status.empty:
+        notes.append(f"The database {status.database} holds no events. Load exports with: fluentlog ingest PATH...")
     if status.rejected:
         notes.append("Rejected records are kept in the database (table `rejects`) with file, line and reason.")
     if status.ledger_head:
         notes.append(f"Ledger head {status.ledger_head}: fluentlog verify checks the store against it.")
-    return View(doc, sections, notes)
+    return View(doc, sections, notes, warnings)
 
 
 def _gap_table(gaps: list[dict[str, Any]]) -> pa.Table:
