@@ -8,6 +8,7 @@ final name. Values that a spreadsheet would run as a formula are neutralised in 
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import json
@@ -28,7 +29,10 @@ from fluentlog.store import Store
 from fluentlog.timeparse import TimeRange
 from fluentlog.view import jsonable, neutralise_formula
 
-FORMATS = ("csv", "jsonl", "parquet")
+FORMATS = ("csv", "jsonl", "json", "parquet")
+# A file name's extension names its format: `-o out.parquet` writes Parquet without --format.
+EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
+DEFAULT_FORMAT = "csv"  # for a name whose extension names no format
 # Optional filters per stream, included in the SQL text only when given.
 _FILTERS = {
     "audit": {
@@ -82,9 +86,28 @@ def query(params: Params) -> tuple[str, dict[str, Any]]:
     return sql, values
 
 
+def choose_format(output: Path, given: str | None) -> str:
+    """The format the file name's extension names, else --format, else CSV; a --format that
+    contradicts the extension is refused rather than, say, CSV written into a .parquet file."""
+    named = EXTENSIONS.get(output.suffix.lower())
+    if given is not None and named is not None and given != named:
+        raise UsageError(f"--format {given} does not match the file name {output.name} ({output.suffix} is {named})",
+                         hint=f"leave --format out to write {named}, or name the file "
+                              f"{output.with_suffix(_suffix(given)).name}")
+    return given or named or DEFAULT_FORMAT
+
+
+def _suffix(fmt: str) -> str:
+    return next(suffix for suffix, named in EXTENSIONS.items() if named == fmt)
+
+
 def check_target(params: Params) -> None:
     if params.format not in FORMATS:
-        raise UsageError(f"--format {params.format!r} cannot be exported", hint="use csv, jsonl or parquet")
+        raise UsageError(f"--format {params.format!r} cannot be exported", hint="use " + ", ".join(FORMATS))
+    if params.output.is_dir():
+        example = params.output / f"{params.stream}{_suffix(params.format)}"
+        raise FluentlogError(f"{params.output} is a folder; --output names the file to write",
+                             hint=f"name a file in it, e.g. --output {example}")
     if params.output.exists() and not params.force:
         raise FluentlogError(f"{params.output} exists; not overwritten", hint="pass --force to replace it")
     if not params.output.parent.is_dir():
@@ -106,9 +129,10 @@ def run(store: Store, params: Params, redactor: Redactor,
     except BaseException as exc:
         Path(temp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
+            advice = ("free some space or pick another folder" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+                      else "name a file in a folder you may write to")
             raise FluentlogError(f"cannot write {params.output}: {exc.strerror or exc}",
-                                 hint="nothing was left under that name; free some space or pick another folder") \
-                from None
+                                 hint=f"nothing was left under that name; {advice}") from None
         raise
     return Written(params.output, rows, digest, params.format)
 
@@ -157,6 +181,24 @@ def _write_jsonl(path: Path, batches: Iterator[pa.RecordBatch], names: list[str]
     return rows
 
 
+def _write_json(path: Path, batches: Iterator[pa.RecordBatch], names: list[str],
+                progress: Callable[[int], None] | None) -> int:
+    """One JSON array of the events, written as it is read (the same objects as JSON Lines)."""
+    rows = 0
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("[")
+        for batch in batches:
+            buffer = io.StringIO()
+            for row in batch.to_pylist():
+                buffer.write(("," if rows else "") + "\n" + json.dumps(jsonable(row), ensure_ascii=False))
+                rows += 1
+            fh.write(buffer.getvalue())
+            if progress:
+                progress(rows)
+        fh.write("\n]\n" if rows else "]\n")
+    return rows
+
+
 def _write_parquet(path: Path, batches: Iterator[pa.RecordBatch], names: list[str],
                    progress: Callable[[int], None] | None) -> int:
     rows, writer = 0, None
@@ -176,7 +218,7 @@ def _write_parquet(path: Path, batches: Iterator[pa.RecordBatch], names: list[st
     return rows
 
 
-_WRITERS = {"csv": _write_csv, "jsonl": _write_jsonl, "parquet": _write_parquet}
+_WRITERS = {"csv": _write_csv, "jsonl": _write_jsonl, "json": _write_json, "parquet": _write_parquet}
 
 
 def _fsync(path: Path) -> None:

@@ -87,3 +87,48 @@ def test_a_failure_mid_export_leaves_nothing_under_the_final_name(tmp_path: Path
     with Store.open(db, read_only=True) as store, pytest.raises(Exception, match="No space left"):
         exporter.run(store, exporter.Params("audit", out), Redactor())
     assert not out.exists() and list(tmp_path.glob(".out.csv.*")) == []
+
+
+def test_a_folder_as_output_is_named_as_a_folder(tmp_path: Path, db: Path) -> None:
+    """It said 'exists; not overwritten, hint: pass --force', and with --force 'Is a directory ... free some space'."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for force in ([], ["--force"]):
+        run = cli("export", "audit", "-o", str(folder), *force, "--db", str(db))
+        assert run.code == 4 and run.stdout == ""
+        assert f"{folder} is a folder; --output names the file to write" in run.stderr
+        assert f"--output {folder}/audit.csv" in run.stderr and "space" not in run.stderr
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("name, fmt", [("out.parquet", "parquet"), ("out.jsonl", "jsonl"), ("out.ndjson", "jsonl"),
+                                       ("out.json", "json"), ("OUT.CSV", "csv"), ("out.txt", "csv"), ("out", "csv")])
+def test_the_file_name_extension_chooses_the_format(tmp_path: Path, db: Path, name: str, fmt: str) -> None:
+    """`-o out.parquet` wrote CSV into it (the default format), exit 0."""
+    out = tmp_path / name
+    run = cli("export", "audit", "-o", str(out), "--db", str(db))  # the summary: JSON Lines when piped
+    assert run.code == 0, run.stderr
+    assert json.loads(run.stdout)["format"] == fmt
+    if fmt == "parquet":
+        assert pq.read_table(out).num_rows == 2
+    elif fmt == "json":
+        assert [e["action"] for e in json.loads(out.read_text())] == ["appointment.edited", "user.removed"]
+    elif fmt == "jsonl":
+        assert len([json.loads(line) for line in out.read_text().splitlines()]) == 2
+    else:
+        assert len(list(csv.DictReader(out.open()))) == 2
+
+
+def test_a_format_that_contradicts_the_extension_is_refused(tmp_path: Path, db: Path) -> None:
+    run = cli("export", "audit", "-o", str(tmp_path / "out.parquet"), "--format", "csv", "--db", str(db))
+    assert run.code == 2 and run.stdout == ""
+    assert "--format csv does not match the file name out.parquet (.parquet is parquet)" in run.stderr
+    assert "out.csv" in run.stderr and not (tmp_path / "out.parquet").exists()
+    run = cli("export", "audit", "-o", str(tmp_path / "out.txt"), "--format", "parquet", "--db", str(db))
+    assert run.code == 0 and pq.read_table(tmp_path / "out.txt").num_rows == 2  # no format named: --format rules
+
+
+def test_an_empty_json_export_is_an_empty_array(tmp_path: Path, db: Path) -> None:
+    out = tmp_path / "none.json"
+    assert cli("export", "audit", "-o", str(out), "--action", "nothing.*", "--db", str(db)).code == 0
+    assert json.loads(out.read_text()) == []

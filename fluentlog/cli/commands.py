@@ -247,6 +247,7 @@ def timeline(
 class ExportFormat(StrEnum):
     csv = "csv"
     jsonl = "jsonl"
+    json = "json"
     parquet = "parquet"
 
 
@@ -255,7 +256,10 @@ def export(
     stream: Annotated[str, typer.Argument(help="audit or access.", show_default=False)],
     output: Annotated[Path, path_option("--output", "-o", help="The file to write (required: exports never go "
                                         "to a terminal by accident).")],
-    export_format: Annotated[ExportFormat, typer.Option("--format", "-f", help="File format.")] = ExportFormat.csv,
+    export_format: Annotated[ExportFormat | None, typer.Option(
+        "--format", "-f", help="File format. Default: the one the file name's extension names (.csv, .jsonl, "
+        ".ndjson, .json, .parquet), else csv. A --format that contradicts the extension is refused.",
+        show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
     email: Annotated[str | None, text_option("--email", "audit: actor or user entity; access: the account.")] = None,
     actor: Annotated[str | None, text_option("--actor", "audit: changes by this email.")] = None,
@@ -266,14 +270,16 @@ def export(
     since: SinceOpt = None, until: UntilOpt = None, tz: TzOpt = None, reveal: RevealOpt = False,
     reason: ReasonOpt = None, db: DbOpt = None, config_path: ConfigOpt = None, wait: WaitOpt = 30.0,
 ) -> None:
-    """Write events to a file (CSV, JSON Lines or Parquet): atomic, mode 0600, health data redacted.
+    """Write events to a file (CSV, JSON Lines, JSON or Parquet, as the file name says): atomic,
+    mode 0600, health data redacted.
 
     Example: fluentlog export audit --since 30d --action "user.*" --output user-changes.csv
     """
     from fluentlog import export as exporter
     cfg = _settings(config_path)
     zone = _zone(tz, cfg)
-    params = exporter.Params(stream, output.absolute(), export_format.value, force,
+    chosen = exporter.choose_format(output, export_format.value if export_format else None)
+    params = exporter.Params(stream, output.absolute(), chosen, force,
                              {"email": email, "actor": actor, "type": entity_type, "id": entity_id,
                               "action": action, "ip": ip}, _range(since, until, zone))
     exporter.query(params)  # usage errors before anything is opened
