@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,7 +55,8 @@ HEAD = "SELECT seq, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1"
 ENTRIES = "SELECT seq, body, prev_hash, entry_hash FROM ledger ORDER BY seq"
 INSERT = "INSERT INTO ledger VALUES ($seq, $kind, $at, $body, $prev, $hash)"
 FILE_PATHS = "SELECT file_id, path FROM files"
-IDS_OF_FILE = {s: f"SELECT event_id FROM {t} WHERE file_id = $file_id ORDER BY event_id LIMIT 10"
+IDS_OF_FILE = {s: f"SELECT event_id FROM {t} WHERE file_id IS NOT DISTINCT FROM $file_id "
+                  "ORDER BY event_id LIMIT 10"
                for s, t in schema.STREAM_TABLES.items()}
 
 
@@ -123,30 +125,87 @@ class Verdict:
 def verify(store: Store, anchor_file: Path | None = None) -> Verdict:
     verdict = Verdict()
     expected: dict[int, dict[str, str]] = {}
-    prev = GENESIS
+    prev: object = GENESIS
     chain: list[str] = []
+    unread = False  # an entry whose body could not be read: its files are vouched for by none
     for seq, text, prev_hash, entry_hash in store.rows(ENTRIES):
         verdict.entries += 1
+        entry = _shown(seq)
         if prev_hash != prev:
-            verdict.problems.append({"entry": seq, "problem": "the chain is broken: the entry does not follow "
+            verdict.problems.append({"entry": entry, "problem": "the chain is broken: the entry does not follow "
                                      "the one before it (an entry removed, inserted or reordered)"})
-        if hashlib.sha256(f"{prev_hash}\n{text}".encode()).hexdigest() != entry_hash:
-            verdict.problems.append({"entry": seq, "problem": "the entry was altered: its hash does not match"})
-        body = json.loads(text)
-        for file_id, streams in (body.get("files") or {}).items():
-            expected[int(file_id)] = streams
+        altered = not all(isinstance(v, str) for v in (text, prev_hash, entry_hash)) or \
+            hashlib.sha256(f"{prev_hash}\n{text}".encode()).hexdigest() != entry_hash
+        if altered:
+            verdict.problems.append({"entry": entry, "problem": "the entry was altered: its hash does not match"})
+        files, trouble = _files_of(text)
+        if trouble is not None:
+            unread = True
+            if not altered:  # rewritten with a matching hash: still not an entry fluentlog wrote
+                verdict.problems.append({"entry": entry, "problem": f"the entry was altered: {trouble}"})
+        expected.update(files)
         prev = entry_hash
-        chain.append(entry_hash)
-    verdict.head = prev
+        if isinstance(entry_hash, str):
+            chain.append(entry_hash)
+    verdict.head = _shown(prev)
+    _compare(store, expected, verdict, unread)
+    _check_index(store, verdict)
+    if anchor_file is not None:
+        _check_anchor(anchor_file, chain, verdict)
+    return verdict
+
+
+def _shown(value: object) -> Any:
+    """A ledger column as the report shows it: whatever was written there (types changed behind
+    fluentlog's back included) becomes JSON-safe text; NULL stays None."""
+    return value if value is None or isinstance(value, str) or type(value) is int else repr(value)
+
+
+_FILE_ID = re.compile(r"[0-9]{1,10}")  # as fluentlog writes it: str(file_id) of an INTEGER
+_DIGEST = re.compile(r"[0-9]{1,18}:-?[0-9a-f]{1,32}")  # _digest(): count, then the XOR in hex
+
+
+def _files_of(text: object) -> tuple[dict[int, dict[str, str]], str | None]:
+    """The digests an entry body records per file, and what is wrong with it (None: nothing).
+    The body is whatever the ledger table holds, so any text, JSON or NULL is expected here."""
+    if not isinstance(text, str):
+        return {}, f"its body is {'NULL' if text is None else 'not text'}"
+    try:
+        body = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}, "its body is not JSON"
+    if not isinstance(body, dict):
+        return {}, "its body is not a JSON object"
+    files = body.get("files")
+    if files is None:  # an index rebuild records no files
+        return {}, None
+    if not isinstance(files, dict):
+        return {}, "its `files` is not a JSON object"
+    found: dict[int, dict[str, str]] = {}
+    for file_id, streams in files.items():
+        if not _FILE_ID.fullmatch(file_id) or not isinstance(streams, dict) or not all(
+                isinstance(d, str) and _DIGEST.fullmatch(d) for s, d in streams.items() if s in schema.STREAMS):
+            return {}, f"its record of file {file_id[:40]!r} is not a file id and event digests"
+        found[int(file_id)] = streams
+    return found, None
+
+
+def _compare(store: Store, expected: dict[int, dict[str, str]], verdict: Verdict, unread: bool) -> None:
+    """Each file's events against the digests the ledger holds for it."""
     paths = dict(store.rows(FILE_PATHS))
     actual = digests(store, DIGEST_ALL, {})
     verdict.files = len(expected)
-    for file_id in sorted(set(expected) | set(actual)):
+    # A NULL file_id (an event written behind fluentlog's back) sorts first.
+    for file_id in sorted(set(expected) | set(actual), key=lambda f: (f is not None, f or 0)):
         if file_id not in expected:
-            ids = [i for s in schema.STREAMS for (i,) in store.rows(IDS_OF_FILE[s], {"file_id": file_id})]
-            verdict.problems.append({"file_id": file_id, "path": paths.get(file_id), "event_ids": ids,
-                                     "problem": "events stored for a file the ledger does not know "
-                                                f"(added behind fluentlog's back): {', '.join(ids)}"})
+            ids = [_shown(i) for s in schema.STREAMS for (i,) in store.rows(IDS_OF_FILE[s], {"file_id": file_id})]
+            whose = ("no file (added behind fluentlog's back)" if file_id is None
+                     else "a file the ledger does not know (added behind fluentlog's back)" if not unread
+                     else "a file no readable ledger entry vouches for (its entry was altered, or they were "
+                          "added behind fluentlog's back)")
+            verdict.problems.append({"file_id": file_id, "path": _shown(paths.get(file_id)), "event_ids": ids,
+                                     "problem": f"events stored for {whose}: "
+                                                + ", ".join("(no id)" if i is None else i for i in ids)})
             continue
         for stream in schema.STREAMS:
             want = expected[file_id].get(stream, EMPTY)
@@ -155,13 +214,9 @@ def verify(store: Store, anchor_file: Path | None = None) -> Verdict:
                 want_n, have_n = int(want.split(":")[0]), int(have.split(":")[0])
                 what = ("events altered" if want_n == have_n else f"{want_n - have_n} event(s) deleted"
                         if have_n < want_n else f"{have_n - want_n} event(s) added")
-                verdict.problems.append({"file_id": file_id, "path": paths.get(file_id), "stream": stream,
+                verdict.problems.append({"file_id": file_id, "path": _shown(paths.get(file_id)), "stream": stream,
                                          "problem": f"{what}: the ledger holds {want_n} {stream} event(s) with "
                                                     f"another digest, the store {have_n}"})
-    _check_index(store, verdict)
-    if anchor_file is not None:
-        _check_anchor(anchor_file, chain, verdict)
-    return verdict
 
 
 def _check_index(store: Store, verdict: Verdict) -> None:
@@ -217,7 +272,7 @@ def view(verdict: Verdict, rebuilt: tuple[int, int] | None | bool = False):  # -
                         f"the old one lacked {rebuilt[0]} entries and held {rebuilt[1]} no event gives."))
     if verdict.problems:
         sections.append(Section(pa.table({
-            "file": [p.get("path") or (f"entry {p['entry']}" if "entry" in p else "") for p in verdict.problems],
+            "file": [str(p.get("path") or (f"entry {p['entry']}" if "entry" in p else "")) for p in verdict.problems],
             "stream": pa.array([p.get("stream") for p in verdict.problems], pa.string()),
             "problem": [p["problem"] for p in verdict.problems]}), title="The store does not match its ledger",
             row_styles=["bold red"] * len(verdict.problems)))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import CORPUS, cli, owner_config
+from conftest import CORPUS, cli, load, owner_config
+
+from fluentlog import ledger
+from fluentlog.store import Store
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 
@@ -101,3 +105,92 @@ def test_an_anchor_file_that_cannot_be_written_is_an_error_that_says_what_to_app
     assert cli("verify", "--db", str(db), "--anchor", str(db.parent / "anchor.txt"), env=env).code == 0
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT entry_hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()[0] == head
+
+
+@pytest.fixture(scope="module")
+def honest(tmp_path_factory) -> Path:
+    """A small store with two ledger entries, made once: each test tampers with a copy."""
+    db = tmp_path_factory.mktemp("honest") / "h.duckdb"
+    load(db, CORPUS / "clean.jsonl")
+    load(db, SAMPLE / "access.jsonl")
+    return db
+
+
+def copy_of(honest: Path, tmp_path: Path) -> Path:
+    db = tmp_path / "t.duckdb"
+    shutil.copyfile(honest, db)
+    return db
+
+
+def verdict_of(db: Path, anchor: Path | None = None) -> ledger.Verdict:
+    with Store.open(db, read_only=True) as store:
+        verdict = ledger.verify(store, anchor)
+    json.dumps(ledger.view(verdict).document)  # every value the report shows is JSON
+    return verdict
+
+
+def _rebuilt(columns: str) -> str:
+    """The ledger table recreated with other column types (its constraints gone with it)."""
+    return (f"CREATE TABLE l2 AS SELECT {columns} FROM ledger; DROP TABLE ledger; "
+            "CREATE TABLE ledger AS SELECT * FROM l2; DROP TABLE l2")
+
+
+_FORGED = "sha256(prev_hash || chr(10) || {body})"  # an entry rewritten with a matching hash
+
+
+@pytest.mark.parametrize("sql, words", [
+    ("UPDATE ledger SET body = 'x' WHERE seq = 1", "altered: its hash does not match"),
+    ("""UPDATE ledger SET body = '{"files":{"x":1}}'""", "altered: its hash does not match"),
+    ("UPDATE ledger SET body = '[1,2]'", "altered: its hash does not match"),
+    ("UPDATE ledger SET body = 'null'", "altered: its hash does not match"),
+    ("UPDATE ledger SET body = repeat('[', 100000)", "altered: its hash does not match"),
+    ("""UPDATE ledger SET body = '{"files":{"1":{"audit":"x:y"}}}'""", "altered: its hash does not match"),
+    ("""UPDATE ledger SET body = '{"files":{"1":{"audit":5}}}'""", "altered: its hash does not match"),
+    ("""UPDATE ledger SET body = '{"files":{"1_0":{}}}'""", "altered: its hash does not match"),
+    ("""UPDATE ledger SET body = '{"files":{"99999999999999999999":{}}}'""", "altered: its hash does not match"),
+    ("ALTER TABLE ledger ALTER COLUMN body DROP NOT NULL; UPDATE ledger SET body = NULL",
+     "altered: its hash does not match"),
+    ("ALTER TABLE ledger ALTER COLUMN prev_hash DROP NOT NULL; ALTER TABLE ledger ALTER COLUMN entry_hash "
+     "DROP NOT NULL; UPDATE ledger SET prev_hash = NULL, entry_hash = NULL", "the chain is broken"),
+    ("ALTER TABLE ledger ALTER entry_hash TYPE BLOB USING entry_hash::BLOB", "altered: its hash does not match"),
+    ("ALTER TABLE ledger ALTER body TYPE INTEGER USING 5", "altered: its hash does not match"),
+    (_rebuilt("'a' || seq AS seq, kind, recorded_at, body::BLOB AS body, prev_hash, entry_hash"),
+     "altered: its hash does not match"),
+    (_rebuilt("[seq] AS seq, kind, recorded_at, {'a': body} AS body, 1.5 AS prev_hash, NULL AS entry_hash"),
+     "the chain is broken"),
+    ("UPDATE ledger SET body = '[1,2]', entry_hash = " + _FORGED.format(body="'[1,2]'") + " WHERE seq = 2",
+     "altered: its body is not a JSON object"),
+    ("UPDATE ledger SET body = 'x', entry_hash = " + _FORGED.format(body="'x'") + " WHERE seq = 2",
+     "altered: its body is not JSON"),
+    ("""UPDATE ledger SET body = '{"files":{"2":[]}}', entry_hash = """
+     + _FORGED.format(body="""'{"files":{"2":[]}}'""") + " WHERE seq = 2",
+     "altered: its record of file '2' is not a file id and event digests"),
+    ("""UPDATE ledger SET body = '{"files":["2"]}', entry_hash = """
+     + _FORGED.format(body="""'{"files":["2"]}'""") + " WHERE seq = 2", "altered: its `files` is not a JSON object"),
+    ("INSERT INTO audit_events (event_id) VALUES (NULL)", "events stored for no file"),
+])
+def test_any_value_written_into_the_ledger_is_a_finding_not_a_crash(honest, tmp_path: Path, sql: str,
+                                                                    words: str) -> None:
+    db = copy_of(honest, tmp_path)
+    tamper(db, sql)
+    verdict = verdict_of(db)
+    assert not verdict.ok
+    assert any(words in p["problem"] for p in verdict.problems), verdict.problems
+
+
+def test_an_unreadable_entry_leaves_its_files_vouched_for_by_none(honest, tmp_path: Path) -> None:
+    db = copy_of(honest, tmp_path)
+    tamper(db, "UPDATE ledger SET body = 'x' WHERE seq = 1")
+    problems = verdict_of(db).problems
+    assert [p.get("entry") for p in problems][:1] == [1]
+    assert any("no readable ledger entry vouches for" in p["problem"] and p["file_id"] == 1 for p in problems)
+
+
+def test_a_tampered_ledger_body_is_exit_1_not_an_internal_error(store) -> None:
+    db, env = store
+    tamper(db, "UPDATE ledger SET body = 'x' WHERE seq = 1")
+    run = cli("verify", "--db", str(db), "--format", "json", env=env)
+    assert run.code == 1, run.stderr
+    assert "internal error" not in run.stderr
+    assert json.loads(run.stdout)["problems"][0] == {"entry": 1,
+                                                     "problem": "the entry was altered: its hash does not match"}
