@@ -250,6 +250,13 @@ def _check_anchor(path: Path, chain: list[str], verdict: Verdict) -> None:
     except OSError as exc:
         verdict.problems.append({"problem": f"cannot read the anchor file {path}: {exc.strerror}"})
         return
+    except ValueError:  # not UTF-8: not a file fluentlog wrote
+        verdict.problems.append({"problem": f"the anchor file {path} is not text: it holds no ledger heads "
+                                            "fluentlog wrote"})
+        return
+    if not lines:  # truncating the file must not pass for "every anchored head is in the ledger"
+        verdict.problems.append({"problem": f"the anchor file {path} holds no ledger head (it is empty): the "
+                                            "heads anchored there were removed, or none was ever written to it"})
     known = set(chain)
     for anchored in lines:
         if anchored not in known:

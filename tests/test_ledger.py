@@ -194,3 +194,19 @@ def test_a_tampered_ledger_body_is_exit_1_not_an_internal_error(store) -> None:
     assert "internal error" not in run.stderr
     assert json.loads(run.stdout)["problems"][0] == {"entry": 1,
                                                      "problem": "the entry was altered: its hash does not match"}
+
+
+@pytest.mark.parametrize("text", ["", "\n  \n\t\n"])
+def test_an_empty_anchor_file_is_a_finding(store, text: str) -> None:
+    db, env = store
+    anchor = db.parent / "empty-anchor.txt"
+    anchor.write_text(text)
+    run = cli("verify", "--db", str(db), "--format", "json", "--anchor", str(anchor), env=env)
+    assert run.code == 1, run.stderr
+    assert any("holds no ledger head (it is empty)" in p["problem"] for p in json.loads(run.stdout)["problems"])
+
+
+def test_an_anchor_file_that_is_not_text_is_a_finding(honest, tmp_path: Path) -> None:
+    anchor = tmp_path / "anchor.bin"
+    anchor.write_bytes(b"\xff\xfe\x00garbage")
+    assert any("is not text" in p["problem"] for p in verdict_of(honest, anchor).problems)
