@@ -139,7 +139,20 @@ def _write_csv(view: View, stream: TextIO) -> None:
     if view.csv is None and not view.sections:
         return
     table = view.csv if view.csv is not None else view.sections[0].table
-    writer = csv.writer(stream, lineterminator="\n")
+    writer = csv.writer(_LineFeeds(stream))
     writer.writerow(table.column_names)
     for row in table.to_pylist():
         writer.writerow([_csv_value(v) for v in row.values()])
+
+
+class _LineFeeds:
+    """Rows end in LF, yet a field holding a bare CR is quoted like one holding LF. The csv module
+    quotes only the characters of its line terminator, and a spreadsheet reads an unquoted CR as
+    the start of a new row, whose first cell may then be a formula. So the writer keeps its
+    default CR LF, which it writes once at the end of each row, and here that becomes LF."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, row: str) -> int:
+        return self._stream.write(row[:-2] + "\n" if row.endswith("\r\n") else row)

@@ -57,7 +57,7 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def neutralise_formula(value: Any) -> Any:

@@ -55,13 +55,18 @@ def owner_config(folder: Path, extra: str = "") -> Path:
 _DEFAULT_CONFIG = owner_config(Path(tempfile.mkdtemp(prefix="fluentlog-test-config-")))
 
 
-def cli(*args: str, cwd: Path | None = None, env: dict | None = None, stdin: str | None = None) -> Run:
+def cli(*args: str, cwd: Path | None = None, env: dict | None = None, stdin: str | None = None,
+        exact: bool = False) -> Run:
     """Run `python -m fluentlog` as a user would: a separate process, stdout and stderr apart.
-    Unless `env` names FLUENTLOG_CONFIG (even as ""), a config making this account an owner is used."""
+    Unless `env` names FLUENTLOG_CONFIG (even as ""), a config making this account an owner is used.
+    `exact`: the output as written, line ends included (else a CR or CR LF reads as LF)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("FLUENTLOG_", "COLUMNS"))}
     full_env["PYTHONPATH"] = str(ROOT)
     full_env["FLUENTLOG_CONFIG"] = str(_DEFAULT_CONFIG)
     full_env.update(env or {})
     done = subprocess.run([sys.executable, "-m", "fluentlog", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, input=stdin, timeout=300)
+                          capture_output=True, text=not exact, timeout=300,
+                          input=stdin.encode() if exact and stdin is not None else stdin)
+    if exact:
+        return Run(done.returncode, done.stdout.decode(), done.stderr.decode())
     return Run(done.returncode, done.stdout, done.stderr)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -144,6 +146,24 @@ def test_csv_neutralises_formulas(tmp_path: Path) -> None:
     assert run.code == 0
     assert run.stdout.splitlines()[0] == "file,records,inserted,duplicates,conflicts,rejected,status"
     assert "'=cmd.jsonl" in run.stdout
+
+
+@pytest.mark.parametrize("args", [("who-changed", "u2"), ("timeline", "--email", "a@x.example")])
+def test_csv_quotes_a_value_holding_a_bare_carriage_return(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """Unquoted, a spreadsheet reads the CR as a new row whose first cell is `=2+5`."""
+    path = tmp_path / "cr.jsonl"
+    path.write_text(json.dumps({"id": "c1", "occurred_at": "2026-11-01T10:00:00Z", "action": "user.updated\r-9",
+                                "actor": {"email": "a@x.example", "name": "Ann\r=2+5"},
+                                "entity": {"type": "user", "id": "u2"}}) + "\n")
+    db = tmp_path / "t.duckdb"
+    assert cli("ingest", str(path), "--db", str(db)).code == 0
+    run = cli(*args, "--db", str(db), "--format", "csv", exact=True)
+    rows = list(csv.reader(io.StringIO(run.stdout, newline="")))
+    assert run.code == 0 and len(rows) == 2, rows
+    assert not any(cell.startswith(("=", "-")) for row in rows for cell in row)
+    assert rows[1][rows[0].index("action")] == "user.updated\r-9"
+    if args[0] == "who-changed":
+        assert rows[1][rows[0].index("actor_name")] == "Ann\r=2+5"
 
 
 def test_status_on_a_new_database_suggests_ingest(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -84,3 +85,13 @@ def test_a_huge_value_is_cut_in_tables_and_whole_elsewhere() -> None:
     assert len(table) < 10_000
     assert json.loads(_render(view, Format.json)[0]) == [{"change": huge}]
     assert huge in _render(view, Format.csv)[0]
+
+
+def test_csv_quotes_a_field_holding_a_line_break_and_neutralises_a_formula_after_one() -> None:
+    values = ["Ann\r=2+5", "Bo\n=2+5", "Cy\r\n=2+5", "\r=2+5", "\n=2+5", "plain"]
+    view = View([], [Section(pa.table({"v": values, "n": list(range(len(values)))}))])
+    text = _render(view, Format.csv)[0]
+    assert text.endswith("plain,5\n") and text.count("\r\n") == 1  # rows end in LF; CR LF only inside Cy's
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows == [["v", "n"], ["Ann\r=2+5", "0"], ["Bo\n=2+5", "1"], ["Cy\r\n=2+5", "2"],
+                    ["'\r=2+5", "3"], ["'\n=2+5", "4"], ["plain", "5"]]
