@@ -14,7 +14,7 @@ class ExitCode(IntEnum):
     FINDINGS = 1  # only check commands given --exit-code
     USAGE = 2
     DENIED = 3
-    DATA = 4  # input, config or data error
+    DATA = 4  # input, config, data or output error
     INTERNAL = 70
     BUSY = 75
     INTERRUPTED = 130
@@ -44,6 +44,12 @@ class InputError(FluentlogError):
 
 
 class StoreError(FluentlogError):
+    exit_code = ExitCode.DATA
+
+
+class OutputError(FluentlogError):
+    """stdout could not take the output (a full disk, a quota): the user's to fix, not a bug."""
+
     exit_code = ExitCode.DATA
 
 

@@ -50,6 +50,54 @@ def test_a_closed_stdout_is_not_a_crash(tmp_path: Path) -> None:
         assert "internal error" not in done.stderr
 
 
+def _to(target: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """fluentlog ARGS with stdout redirected by the shell (`> /dev/full`, `>&-`)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUENTLOG_")}
+    env.update(PYTHONPATH=str(ROOT), FLUENTLOG_CONFIG=str(owner_config(tmp_path)))
+    command = shlex.join([sys.executable, "-m", "fluentlog", *args])
+    return subprocess.run(["sh", "-c", f"{command} {target}"], env=env, capture_output=True, text=True)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_for_the_output_is_a_clear_error_exit_4(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    audit = str(ROOT / "sample_data" / "audit.jsonl")
+    runs = [_to("> /dev/full", tmp_path, *args) for args in (
+        ["status", "--db", str(db), "-f", "json"], ["status", "--db", str(db), "-f", "table"],
+        ["status", "--db", str(db), "-f", "csv"], ["--help"], ["--version"], ["who-changed", "--help"])]
+    ingest = _to("> /dev/full", tmp_path, "ingest", audit, "--db", str(db), "-f", "json")
+    for run in [*runs, ingest]:
+        assert run.returncode == 4, (run.args, run.stderr)
+        assert run.stderr.startswith("fluentlog: error: cannot write the output: No space left on device\nhint: ")
+        assert "internal error" not in run.stderr and "Exception ignored" not in run.stderr
+    assert "what the ingest stored is kept all the same" in ingest.stderr
+    again = cli("ingest", audit, "--db", str(db), "-f", "json")
+    assert json.loads(again.stdout)["files"][0]["status"] == "already_ingested"
+
+
+def _reader_gone(tmp_path: Path, *args: str) -> tuple[int, str]:
+    """fluentlog ARGS writing into a pipe whose reader has gone (as `| head -1` once it has its line)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUENTLOG_")}
+    env.update(PYTHONPATH=str(ROOT), FLUENTLOG_CONFIG=str(owner_config(tmp_path)))
+    done = subprocess.Popen([sys.executable, "-m", "fluentlog", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    done.stdout.close()  # long before Python has started and written anything
+    stderr = done.stderr.read()
+    done.stderr.close()
+    return done.wait(timeout=120), stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])
+def test_a_reader_that_has_gone_ends_quietly(tmp_path: Path, fmt: str) -> None:
+    """`| head -1` and a closed stdout stay exit 0 (cron), whatever else stdout errors become."""
+    db = tmp_path / "s.duckdb"
+    assert cli("ingest", str(ROOT / "sample_data" / "audit.jsonl"), "--db", str(db)).code == 0
+    for args in (["status", "--db", str(db), "-f", fmt], ["who-changed", "APT-1042", "--db", str(db), "-f", fmt]):
+        assert _reader_gone(tmp_path, *args) == (0, ""), args
+        run = _to(">&-", tmp_path, *args)
+        assert (run.returncode, run.stderr) == (0, ""), args
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_each_command_has_help_with_an_example(command: str) -> None:
     run = cli(command, "--help")

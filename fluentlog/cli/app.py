@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from fluentlog import __version__
-from fluentlog.errors import FluentlogError, UsageError
+from fluentlog.errors import FluentlogError, OutputError, UsageError
 from fluentlog.render import Format, default_format
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 findings (check commands with --exit-code); 2 usage error; "
-    "3 access denied; 4 input, config or data error; 70 internal error; 75 database busy; "
+    "3 access denied; 4 input, config, data or output error; 70 internal error; 75 database busy; "
     "130 interrupted."
 )
 
@@ -260,7 +260,8 @@ def _rows(view: View) -> int:
 
 
 def _show(view: View, fmt: Format | None, cfg: Config, zone: str | None = None,
-          session: Session | None = None, **extra: Any) -> None:
+          session: Session | None = None, done: str | None = None, **extra: Any) -> None:
+    """`done`: what the command changed for good before its output (said if that cannot be written)."""
     from fluentlog.render import render
     if session is not None:
         session.record("ok", **{"rows": _rows(view), **extra})  # recorded before anything is shown
@@ -268,8 +269,32 @@ def _show(view: View, fmt: Format | None, cfg: Config, zone: str | None = None,
         render(view, fmt or default_format(), out, err, zone or cfg.timezone)
     except BrokenPipeError:
         # The reader (`| head`) has gone: stop quietly, and keep Python quiet at exit too.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        discard_stdout()
         raise typer.Exit(0) from None
+    except OSError as exc:  # main() makes these OutputError; the CLI run in-process leaves them
+        raise unwritable_output(exc, done) from None
+    except OutputError as exc:
+        raise OutputError(exc.message, _lost(done) or exc.hint) from None
+
+
+def _lost(done: str | None) -> str | None:
+    return done + "; only its report was lost" if done else None
+
+
+def unwritable_output(exc: OSError, done: str | None = None) -> OutputError:
+    """The error for output stdout could not take (a full disk, a quota, an I/O error); main()
+    discards what is still buffered when it reports it."""
+    return OutputError(f"cannot write the output: {exc.strerror or exc}",
+                       hint=_lost(done) or "free some space, or send the output elsewhere (> FILE on another disk)")
+
+
+def discard_stdout() -> None:
+    """What is still buffered for stdout goes nowhere: Python writes it when it exits, and would
+    fail again there (a traceback-like message and exit 120)."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # no stdout, or not a file (a test's buffer)
+        pass
 
 
 def _zone(tz: str | None, cfg: Config) -> str:

@@ -6,13 +6,14 @@ import copy
 import os
 import sys
 import traceback
+from typing import Any, TextIO
 
 import typer
 from typer.main import get_command_name
 
 from fluentlog.cli import commands, sources  # noqa: F401 - registers the commands
-from fluentlog.cli.app import app, debug_enabled, err
-from fluentlog.errors import ExitCode, FluentlogError
+from fluentlog.cli.app import app, debug_enabled, discard_stdout, err, unwritable_output
+from fluentlog.errors import ExitCode, FluentlogError, OutputError
 
 
 def _fail(message: str, hint: str | None, code: int) -> None:
@@ -39,12 +40,49 @@ def _only_the_named_command(argv: list[str]) -> typer.Typer:
     return only
 
 
+class _Stdout:
+    """sys.stdout, whose write errors (a full disk, a quota, an I/O error) are OutputError: the
+    user's to fix, wherever the writing happens (a command's output, --help, the demo). A reader
+    that has gone (BrokenPipeError) stays what it is: `| head` ends quietly."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise unwritable_output(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise unwritable_output(exc) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main() -> None:
     """The single error boundary: every failure becomes one message and an exit code."""
     os.umask(0o077)  # the database, its WAL and anything written are private to the owner
+    if sys.stdout is not None:  # None: closed (`>&-`), written to nowhere
+        sys.stdout = _Stdout(sys.stdout)
     try:
         code = _only_the_named_command(sys.argv[1:])(standalone_mode=False, prog_name="fluentlog")
+        if sys.stdout is not None:
+            sys.stdout.flush()  # here, where a failure is a message, not as Python exits
+    except BrokenPipeError:  # the reader (`| head`) has gone while help or the demo was written
+        discard_stdout()
+        code = ExitCode.OK
     except FluentlogError as exc:
+        if isinstance(exc, OutputError):
+            discard_stdout()
         if debug_enabled():
             traceback.print_exc()
         _fail(exc.message, exc.hint, exc.exit_code)

@@ -99,7 +99,9 @@ def ingest(
         if report.ledger_head:
             from fluentlog import ledger
             ledger.anchor(cfg.anchor_file, report.ledger_head)
-        _show(report_view(report), fmt, cfg, session=session)
+        _show(report_view(report), fmt, cfg, session=session,
+              done="what the ingest stored is kept all the same (a rerun skips those files as already_ingested "
+                   "and retries any that failed; `fluentlog status` shows what is loaded)")
     if report.failed:
         raise typer.Exit(ExitCode.DATA)
 
@@ -290,7 +292,7 @@ def export(
         with _reading(db, cfg, wait) as store, _counter() as progress:
             written = exporter.run(store, params, redactor, progress)
         _show(exporter.summary(written), None, cfg, zone, session, export_path=str(written.path),
-              export_sha256=written.sha256, rows=written.rows)
+              export_sha256=written.sha256, rows=written.rows, done=f"the export was written to {written.path}")
 
 
 @app.command()
@@ -319,7 +321,8 @@ def retention(
             if apply and deleted:  # the purge's ledger entry is anchored like an ingest's
                 from fluentlog import ledger
                 ledger.anchor(cfg.anchor_file, ledger.head(store))
-        _show(workflow.view(result), fmt, cfg, session=session, rows=deleted)
+        _show(workflow.view(result), fmt, cfg, session=session, rows=deleted,
+              done="the events were deleted all the same (a ledger entry records it)" if apply and deleted else None)
 
 
 @app.command()
@@ -346,7 +349,8 @@ def verify(
             if rebuild_index:
                 ledger.anchor(cfg.anchor_file, ledger.head(store))
             verdict = ledger.verify(store, anchor or cfg.anchor_file)
-        _show(ledger.view(verdict, rebuilt), fmt, cfg, session=session, rows=len(verdict.problems))
+        _show(ledger.view(verdict, rebuilt), fmt, cfg, session=session, rows=len(verdict.problems),
+              done="the entity index was rebuilt all the same (a ledger entry records it)" if rebuild_index else None)
     if not verdict.ok:
         raise typer.Exit(ExitCode.FINDINGS)
 
