@@ -43,7 +43,8 @@ def _only_the_named_command(argv: list[str]) -> typer.Typer:
 class _Stdout:
     """sys.stdout, whose write errors (a full disk, a quota, an I/O error) are OutputError: the
     user's to fix, wherever the writing happens (a command's output, --help, the demo). A reader
-    that has gone (BrokenPipeError) stays what it is: `| head` ends quietly."""
+    that has gone (`| head`) ends the run quietly, exit 0: left a BrokenPipeError, Rich's tables
+    and Click's help would each make it exit 1, which cron reads as findings."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
@@ -51,21 +52,24 @@ class _Stdout:
     def write(self, text: str) -> int:
         try:
             return self._stream.write(text)
-        except BrokenPipeError:
-            raise
         except OSError as exc:
-            raise unwritable_output(exc) from None
+            raise _failure(exc) from None
 
     def flush(self) -> None:
         try:
             self._stream.flush()
-        except BrokenPipeError:
-            raise
         except OSError as exc:
-            raise unwritable_output(exc) from None
+            raise _failure(exc) from None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+def _failure(exc: OSError) -> Exception:
+    if isinstance(exc, BrokenPipeError):
+        discard_stdout()
+        return typer.Exit(ExitCode.OK)
+    return unwritable_output(exc)
 
 
 def main() -> None:
@@ -77,9 +81,8 @@ def main() -> None:
         code = _only_the_named_command(sys.argv[1:])(standalone_mode=False, prog_name="fluentlog")
         if sys.stdout is not None:
             sys.stdout.flush()  # here, where a failure is a message, not as Python exits
-    except BrokenPipeError:  # the reader (`| head`) has gone while help or the demo was written
-        discard_stdout()
-        code = ExitCode.OK
+    except typer.Exit as exc:  # the reader (`| head`) had gone: found when flushing, above
+        code = exc.exit_code
     except FluentlogError as exc:
         if isinstance(exc, OutputError):
             discard_stdout()
