@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,19 +44,31 @@ def json_needle(value: str) -> str:
 
 
 def changes_of(changes: str | None) -> list[dict[str, Any]]:
-    """[{field, from, to}] from stored `changes` JSON; a value without from/to is `to`."""
+    """[{field, from, to}] from stored `changes` JSON: an object of fields ({"notes": {"from": ..,
+    "to": ..}}; a value without from/to is `to`), or a list of changes ([{"field": "notes",
+    "from": .., "to": ..}]). Anything else keeps its whole value as `to`, under field None."""
     if not changes:
         return []
     try:
         parsed = json.loads(changes)
     except (ValueError, RecursionError):
         return [{"field": None, "from": None, "to": changes}]
+    if isinstance(parsed, list):
+        return [_named_change(item) for item in parsed]
     if not isinstance(parsed, dict):
         return [{"field": None, "from": None, "to": parsed}]
     return [{"field": field, "from": value.get("from"), "to": value.get("to")}
             if isinstance(value, dict) and ("from" in value or "to" in value)
             else {"field": field, "from": None, "to": value}
             for field, value in parsed.items()]
+
+
+def _named_change(item: Any) -> dict[str, Any]:
+    """One element of a list of changes: {"field": name, "from": .., "to": ..} as it is; any
+    other element whole, as `to`."""
+    if isinstance(item, dict) and isinstance(item.get("field"), str) and set(item) <= {"field", "from", "to"}:
+        return {"field": item["field"], "from": item.get("from"), "to": item.get("to")}
+    return {"field": None, "from": None, "to": item}
 
 
 def related_of(related: str | None) -> list[dict[str, Any]]:
@@ -81,9 +94,21 @@ def show_value(value: Any, zone: ZoneInfo) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+UNNAMED = "changes"  # the label of a change that names no field
+
+
+def change_line(change: dict[str, Any], show: Callable[[Any], str]) -> str:
+    """`start_time: 2026-06-20 15:00 -> 2026-06-21 16:30`; a change that names no field (the
+    stored `changes` was not an object of fields) as `changes: VALUE`."""
+    if change["field"] is None:
+        before = "" if change["from"] is None else f"{show(change['from'])} -> "
+        return f"{UNNAMED}: {before}{show(change['to'])}"
+    return f"{change['field']}: {show(change['from'])} -> {show(change['to'])}"
+
+
 def change_text(changes: list[dict[str, Any]], related: list[dict[str, Any]], zone: ZoneInfo) -> str:
-    """`start_time: 2026-06-20 15:00 -> 2026-06-21 16:30`, one line per field, then related."""
-    lines = [f"{c['field']}: {show_value(c['from'], zone)} -> {show_value(c['to'], zone)}" for c in changes]
+    """One line per field (change_line), then related."""
+    lines = [change_line(c, lambda v: show_value(v, zone)) for c in changes]
     lines += [f"{r.get('type')} {r.get('id')}" for r in related]
     return "\n".join(lines)
 

@@ -17,7 +17,15 @@ from fluentlog.errors import UsageError
 from fluentlog.store import Store
 from fluentlog.timeparse import TimeRange
 from fluentlog.view import Section, View
-from fluentlog.workflows.common import BIG_LIMIT, change_text, changes_of, json_needle, mixed_sources, related_of
+from fluentlog.workflows.common import (
+    BIG_LIMIT,
+    change_line,
+    change_text,
+    changes_of,
+    json_needle,
+    mixed_sources,
+    related_of,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -203,8 +211,7 @@ def _tables(result: Result, docs: list[dict[str, Any]], tz: ZoneInfo) -> tuple[l
         "occurred_at": pa.array([d["occurred_at"] for d in docs], pa.timestamp("us", "UTC")),
         **{k: pa.array([d[k] for d in docs], pa.string())
            for k in ("actor_email", "actor_name", "actor_role", "action", "entity_type", "entity_id")},
-        "changes": ["; ".join(f"{c['field']}: {_flat(c['from'])} -> {_flat(c['to'])}" for c in d["changes"])
-                    for d in docs],
+        "changes": ["; ".join(change_line(c, _flat) for c in d["changes"]) for d in docs],
         "ip": pa.array([d["ip"] for d in docs], pa.string()),
         "source": pa.array([d["source"] for d in docs], pa.string()),
     })
