@@ -62,7 +62,7 @@ def run_demo() -> Iterator[tuple[str, str, View]]:
         gone = offboarding.Params(all=True, range=TimeRange())
         yield ("5. fluentlog offboarding --all",
                "Lee Park was removed on 2 Nov and came back through SSO a week later; Olivia Grant's is clean.",
-               offboarding.view(offboarding.run(store, gone), gone))
+               offboarding.view([offboarding.redacted(r, redactor) for r in offboarding.run(store, gone)], gone))
         lee = timeline.Params(email="lee.park@northside.example",
                               range=TimeRange(since=datetime(2026, 11, 1, tzinfo=UTC)))
         yield ("6. fluentlog timeline --email lee.park@northside.example --since 2026-11-01",
