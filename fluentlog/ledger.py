@@ -81,6 +81,10 @@ def file_digest(store: Store, file_id: int) -> dict[str, str]:
 def append(store: Store, kind: str, body: dict[str, Any]) -> str:
     """Add an entry after the current head (inside the caller's transaction); the new head."""
     head = store.rows(HEAD)
+    if head and not (type(head[0][0]) is int and isinstance(head[0][1], str)):
+        raise StoreError("the ledger was altered behind fluentlog's back (its last entry has no number or hash "
+                         "fluentlog could have written): nothing more can be chained to it",
+                         hint="see what diverged with `fluentlog verify`")
     seq, prev = (head[0][0] + 1, head[0][1]) if head else (1, GENESIS)
     at = datetime.now(UTC)
     text = json.dumps({"seq": seq, "kind": kind, "at": at.isoformat(), **body}, sort_keys=True,
@@ -91,8 +95,9 @@ def append(store: Store, kind: str, body: dict[str, Any]) -> str:
 
 
 def head(store: Store) -> str:
+    """The last entry's hash, as text whatever was written there (verify says what is wrong)."""
     rows = store.rows(HEAD)
-    return rows[0][1] if rows else GENESIS
+    return (rows[0][1] if isinstance(rows[0][1], str) else repr(rows[0][1])) if rows else GENESIS
 
 
 def anchor(path: Path | None, entry_hash: str) -> None:
@@ -138,11 +143,15 @@ def verify(store: Store, anchor_file: Path | None = None) -> Verdict:
             hashlib.sha256(f"{prev_hash}\n{text}".encode()).hexdigest() != entry_hash
         if altered:
             verdict.problems.append({"entry": entry, "problem": "the entry was altered: its hash does not match"})
-        files, trouble = _files_of(text)
+        body, trouble = _body_of(text)
+        files, trouble = _files_of(body) if body is not None else ({}, trouble)
         if trouble is not None:
             unread = True
             if not altered:  # rewritten with a matching hash: still not an entry fluentlog wrote
                 verdict.problems.append({"entry": entry, "problem": f"the entry was altered: {trouble}"})
+        elif not altered and not (type(seq) is int and body.get("seq") == seq):  # renumbered
+            verdict.problems.append({"entry": entry, "problem": "the entry was altered: its number is not the one "
+                                     f"its body records ({_shown(body.get('seq'))})"})
         expected.update(files)
         prev = entry_hash
         if isinstance(entry_hash, str):
@@ -165,17 +174,20 @@ _FILE_ID = re.compile(r"[0-9]{1,10}")  # as fluentlog writes it: str(file_id) of
 _DIGEST = re.compile(r"[0-9]{1,18}:-?[0-9a-f]{1,32}")  # _digest(): count, then the XOR in hex
 
 
-def _files_of(text: object) -> tuple[dict[int, dict[str, str]], str | None]:
-    """The digests an entry body records per file, and what is wrong with it (None: nothing).
-    The body is whatever the ledger table holds, so any text, JSON or NULL is expected here."""
+def _body_of(text: object) -> tuple[dict[str, Any] | None, str | None]:
+    """An entry's body, or what is wrong with it. The body is whatever the ledger table holds,
+    so any text, JSON or NULL is expected here."""
     if not isinstance(text, str):
-        return {}, f"its body is {'NULL' if text is None else 'not text'}"
+        return None, f"its body is {'NULL' if text is None else 'not text'}"
     try:
         body = json.loads(text)
     except (ValueError, RecursionError):
-        return {}, "its body is not JSON"
-    if not isinstance(body, dict):
-        return {}, "its body is not a JSON object"
+        return None, "its body is not JSON"
+    return (body, None) if isinstance(body, dict) else (None, "its body is not a JSON object")
+
+
+def _files_of(body: dict[str, Any]) -> tuple[dict[int, dict[str, str]], str | None]:
+    """The digests an entry body records per file, and what is wrong with them (None: nothing)."""
     files = body.get("files")
     if files is None:  # an index rebuild records no files
         return {}, None

@@ -168,6 +168,7 @@ _FORGED = "sha256(prev_hash || chr(10) || {body})"  # an entry rewritten with a 
     ("""UPDATE ledger SET body = '{"files":["2"]}', entry_hash = """
      + _FORGED.format(body="""'{"files":["2"]}'""") + " WHERE seq = 2", "altered: its `files` is not a JSON object"),
     ("INSERT INTO audit_events (event_id) VALUES (NULL)", "events stored for no file"),
+    ("UPDATE ledger SET seq = seq + 10", "altered: its number is not the one its body records (1)"),
 ])
 def test_any_value_written_into_the_ledger_is_a_finding_not_a_crash(honest, tmp_path: Path, sql: str,
                                                                     words: str) -> None:
@@ -210,3 +211,19 @@ def test_an_anchor_file_that_is_not_text_is_a_finding(honest, tmp_path: Path) ->
     anchor = tmp_path / "anchor.bin"
     anchor.write_bytes(b"\xff\xfe\x00garbage")
     assert any("is not text" in p["problem"] for p in verdict_of(honest, anchor).problems)
+
+
+@pytest.mark.parametrize("sql", [
+    "ALTER TABLE ledger ALTER entry_hash TYPE BLOB USING entry_hash::BLOB",
+    _rebuilt("'a' || seq AS seq, kind, recorded_at, body, prev_hash, entry_hash"),
+])
+def test_status_and_a_new_ingest_on_a_rewritten_ledger_say_so_without_crashing(honest, tmp_path: Path,
+                                                                               sql: str) -> None:
+    db = copy_of(honest, tmp_path)
+    tamper(db, sql)
+    status = cli("status", "--db", str(db), "--format", "json")
+    assert status.code == 0 and isinstance(json.loads(status.stdout)["ledger_head"], str), status.stderr
+    ingest = cli("ingest", str(SAMPLE / "audit.jsonl"), "--db", str(db), "--format", "json")
+    assert ingest.code == 4 and "internal error" not in ingest.stderr
+    assert "the ledger was altered behind fluentlog's back" in json.loads(ingest.stdout)["files"][0]["error"]
+    assert verdict_of(db).problems
