@@ -32,7 +32,8 @@ TOP_KEYS = ("database", "timezone", "source_timezone", "retention", "anchor_file
             "redact", "sources")
 DEFAULT_RETENTION = "6y"  # HIPAA's documentation retention period
 ROLE_KEYS = ("can", "reveal", "mask")
-DEFAULT_PHI = ("patient*", "*dob*", "date_of_birth", "diagnosis*", "medical*", "mrn", "ssn", "insurance*", "notes")
+DEFAULT_PHI = ("patient*", "*dob*", "date_of_birth", "*birth*", "diagnosis*", "medical*", "mrn", "ssn", "insurance*",
+               "notes")
 
 
 @dataclass(frozen=True)

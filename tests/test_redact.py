@@ -26,7 +26,7 @@ REDACTOR = Redactor(DEFAULT_PHI)
     "notes", "patient_ref", "patientName", " patient_name", "Patient Name", "dateOfBirth", "date-of-birth",
     "Date Of Birth", "DATEOFBIRTH", "date_of_birth", "dob", "patientDOB", "ssn", "ssn_last4", "SSNLast4",
     "internal_notes", "Notes ", "diagnosis", "diagnosisCode", "medical_record", "mrn", "MRN", "primary_mrn",
-    "insurance", "insuranceId", "secondary_insurance_plan",
+    "insurance", "insuranceId", "secondary_insurance_plan", "birth_date", "birthDate", "place_of_birth",
 ])
 def test_names_the_readme_patterns_describe_are_health_data(name: str) -> None:
     """Case, separators, camelCase and surrounding spaces do not hide a name; a pattern matches
