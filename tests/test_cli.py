@@ -62,6 +62,7 @@ def _to(target: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 def test_a_full_disk_for_the_output_is_a_clear_error_exit_4(tmp_path: Path) -> None:
     db = tmp_path / "s.duckdb"
     audit = str(ROOT / "sample_data" / "audit.jsonl")
+    assert cli("ingest", str(ROOT / "sample_data" / "access.jsonl"), "--db", str(db)).code == 0
     runs = [_to("> /dev/full", tmp_path, *args) for args in (
         ["status", "--db", str(db), "-f", "json"], ["status", "--db", str(db), "-f", "table"],
         ["status", "--db", str(db), "-f", "csv"], ["--help"], ["--version"], ["who-changed", "--help"])]
