@@ -473,7 +473,9 @@ class _FileLoader:
                 continue
             store.execute(sql.HITS[stream], params)
             store.execute(sql.REPEATS[stream], params)
-            same = [line for line, incoming, stored in store.rows(sql.CONFLICT_PAIRS) if same_values(incoming, stored)]
+            same = [line for batch in store.batches(sql.CONFLICT_PAIRS, size=10_000)
+                    for line, incoming, stored in zip(*(c.to_pylist() for c in batch.columns), strict=True)
+                    if same_values(incoming, stored)]
             if same:
                 with store.scanning("same_values", pa.table({"line_no": pa.array(same, pa.int64())})):
                     store.execute(sql.SAME_AFTER_ALL)

@@ -115,6 +115,19 @@ def _content(alias: str, stream: str) -> str:
     return "{" + ", ".join(f"'{c}': {v}" for c, v in zip(schema.content_columns(stream), cols, strict=True)) + "}"
 
 
+def _maybe_reordered(a: str, b: str, stream: str) -> str:
+    """Two contents (structs of _content) that differ, but may differ only in the order of an
+    object's keys (load.same_values decides): every other column equal, and each JSON one as
+    long once minified. A cheap filter, so that a file of real conflicts (2M of them took
+    +30 s and 1.2 GB when all went to Python) sends none."""
+    json_columns = {c for c, kind in schema.STREAM_COLUMNS[stream] if kind == "JSON"} | {"raw"}
+    columns = schema.content_columns(stream)
+    plain = " AND ".join(f"{a}.{c} IS NOT DISTINCT FROM {b}.{c}" for c in columns if c not in json_columns)
+    lengths = " AND ".join(f"strlen(json({a}.{c})) IS NOT DISTINCT FROM strlen(json({b}.{c}))"
+                           for c in columns if c in json_columns)
+    return f"CASE WHEN {plain} THEN {lengths} ELSE false END"
+
+
 def _columns(stream: str, text: str) -> str:
     exprs = {**_EXPRESSIONS[stream], "raw": _RAW_FROM.format(text=text)}
     return ", ".join(f"{exprs[c]} AS {c}" for c in schema.content_columns(stream))
@@ -212,7 +225,8 @@ WITH clash AS MATERIALIZED (
 SELECT line_no, event_id, verdict,
        -- both versions as JSON for conflicts only (re-ingesting 1M duplicates: 2.8 -> 1.3 s)
        CASE WHEN verdict = 'conflict' THEN to_json(incoming) END AS incoming,
-       CASE WHEN verdict = 'conflict' THEN to_json(stored) END AS stored
+       CASE WHEN verdict = 'conflict' THEN to_json(stored) END AS stored,
+       verdict = 'conflict' AND {_maybe_reordered('incoming', 'stored', stream)} AS maybe_same
 FROM (
   SELECT line_no, event_id, incoming, stored,
          CASE WHEN incoming IS NOT DISTINCT FROM stored THEN 'duplicate' ELSE 'conflict' END AS verdict
@@ -230,7 +244,8 @@ def _repeats(stream: str) -> str:
     return f"""
 INSERT INTO hits
 SELECT line_no, event_id, CASE WHEN content IS NOT DISTINCT FROM first THEN 'duplicate' ELSE 'conflict' END,
-       to_json(content), to_json(first)
+       to_json(content), to_json(first),
+       content IS DISTINCT FROM first AND {_maybe_reordered('content', 'first', stream)}
 FROM (
   SELECT n.line_no, n.event_id, {_content('n', stream)} AS content,
          first_value({_content('n', stream)}) OVER (PARTITION BY n.event_id ORDER BY n.line_no) AS first,
@@ -264,9 +279,9 @@ REPEATS = {s: _repeats(s) for s in schema.STREAMS}
 REMOVE_HITS = {s: _remove_hits(s) for s in schema.STREAMS}
 HIT_COUNTS = "SELECT verdict, count(*) FROM hits GROUP BY verdict"
 # Conflicts as JSON, to be compared as values (load.same_values); those equal as values are duplicates.
-CONFLICT_PAIRS = "SELECT line_no, incoming, stored FROM hits WHERE verdict = 'conflict'"
+CONFLICT_PAIRS = "SELECT line_no, incoming, stored FROM hits WHERE verdict = 'conflict' AND maybe_same"
 SAME_AFTER_ALL = """
-UPDATE hits SET verdict = 'duplicate', incoming = NULL, stored = NULL
+UPDATE hits SET verdict = 'duplicate', incoming = NULL, stored = NULL, maybe_same = false
 WHERE line_no IN (SELECT line_no FROM same_values)"""
 
 NEXT_FILE_ID = "SELECT coalesce(max(file_id), 0) + 1 FROM files"
