@@ -29,7 +29,9 @@ class Format(StrEnum):
     csv = "csv"
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 and C1 controls, and the bidirectional controls that make text display in another order
+# than it is stored ("Trojan Source": U+202E shows "admin\u202egpj.exe" as "adminexe.jpg").
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 SHORT_CELL = 10  # text columns keep at least this width (or their widest cell)
 # A table cell shows at most this many characters: a 1 MB change value would otherwise fold
 # over thousands of lines. JSON, JSON Lines and CSV always carry the whole value.
@@ -85,7 +87,12 @@ def inert(value: str) -> str:
     if len(value) > LONG_CELL:
         value = (f"{value[:LONG_CELL]} ... [{len(value) - LONG_CELL:,} more characters; "
                  f"--format json shows the whole value]")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return _CONTROL.sub(_escaped, value)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def cell(value: Any, zone: ZoneInfo) -> Text:

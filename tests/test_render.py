@@ -35,6 +35,15 @@ def test_markup_and_control_characters_are_shown_not_obeyed() -> None:
     assert "a note" in err and "a note" not in out
 
 
+def test_bidirectional_controls_are_shown_not_obeyed() -> None:
+    """U+202E (right-to-left override) made "admin\u202egpj.exe" display as "adminexe.jpg"."""
+    spoof = View([], [Section(pa.table({"name": ["admin\u202egpj.exe \u2066x\u2069 \u200f"], "n": [1]}))])
+    out, _ = _render(spoof, Format.table)
+    assert "admin\\u202egpj.exe \\u2066x\\u2069 \\u200f" in out
+    assert not any(c in out for c in "\u202e\u2066\u2069\u200f")
+    assert json.loads(_render(View([{"name": "a\u202eb"}], []), Format.json)[0]) == [{"name": "a\u202eb"}]
+
+
 def test_json_jsonl_and_csv_carry_the_same_values() -> None:
     doc = json.loads(_render(EVIL, Format.json)[0])
     assert doc == [{"name": "[bold red]Admin[/] \x1b[2J\x07", "n": 1}]
