@@ -33,6 +33,7 @@ FORMATS = ("csv", "jsonl", "json", "parquet")
 # A file name's extension names its format: `-o out.parquet` writes Parquet without --format.
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
 DEFAULT_FORMAT = "csv"  # for a name whose extension names no format
+COMPRESSED = (".gz", ".gzip", ".bz2", ".xz", ".zst", ".zip")  # names that promise what is not written
 # Optional filters per stream, included in the SQL text only when given.
 _FILTERS = {
     "audit": {
@@ -89,6 +90,10 @@ def query(params: Params) -> tuple[str, dict[str, Any]]:
 def choose_format(output: Path, given: str | None) -> str:
     """The format the file name's extension names, else --format, else CSV; a --format that
     contradicts the extension is refused rather than, say, CSV written into a .parquet file."""
+    if output.suffix.lower() in COMPRESSED:
+        inner = output.with_suffix("")
+        raise UsageError(f"fluentlog does not compress exports, and {output.name} would hold plain text",
+                         hint=f"write {inner.name} and compress it afterwards (e.g. gzip {inner.name})")
     named = EXTENSIONS.get(output.suffix.lower())
     if given is not None and named is not None and given != named:
         raise UsageError(f"--format {given} does not match the file name {output.name} ({output.suffix} is {named})",

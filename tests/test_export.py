@@ -128,6 +128,13 @@ def test_a_format_that_contradicts_the_extension_is_refused(tmp_path: Path, db: 
     assert run.code == 0 and pq.read_table(tmp_path / "out.txt").num_rows == 2  # no format named: --format rules
 
 
+@pytest.mark.parametrize("name", ["out.csv.gz", "out.jsonl.GZ", "out.zip"])
+def test_a_compressed_name_is_refused_rather_than_filled_with_plain_text(tmp_path: Path, db: Path, name: str) -> None:
+    run = cli("export", "audit", "-o", str(tmp_path / name), "--db", str(db))
+    assert run.code == 2 and run.stdout == "" and "does not compress exports" in run.stderr
+    assert f"gzip {Path(name).stem}" in run.stderr and not (tmp_path / name).exists()
+
+
 def test_an_empty_json_export_is_an_empty_array(tmp_path: Path, db: Path) -> None:
     out = tmp_path / "none.json"
     assert cli("export", "audit", "-o", str(out), "--action", "nothing.*", "--db", str(db)).code == 0

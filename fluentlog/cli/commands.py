@@ -260,7 +260,8 @@ def export(
                                         "to a terminal by accident).")],
     export_format: Annotated[ExportFormat | None, typer.Option(
         "--format", "-f", help="File format. Default: the one the file name's extension names (.csv, .jsonl, "
-        ".ndjson, .json, .parquet), else csv. A --format that contradicts the extension is refused.",
+        ".ndjson, .json, .parquet), else csv. A --format that contradicts the extension is refused, "
+        "and so is a compressed name (.gz, .zip).",
         show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
     email: Annotated[str | None, text_option("--email", "audit: actor or user entity; access: the account.")] = None,
