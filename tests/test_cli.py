@@ -99,6 +99,16 @@ def test_a_reader_that_has_gone_ends_quietly(tmp_path: Path, fmt: str) -> None:
         closed = _to(">&-", tmp_path, *args)
         for code, stderr in (_reader_gone(tmp_path, *args), (closed.returncode, closed.stderr)):
             assert code == 0 and "error" not in stderr and "Traceback" not in stderr, (args, stderr)  # notes may be
+    # A command with findings keeps its exit code 1: `verify | head` must not read as clean.
+    import duckdb
+    assert cli("ingest", str(ROOT / "sample_data" / "access.jsonl"), "--db", str(db)).code == 0
+    with duckdb.connect(str(db)) as con:
+        con.execute("DELETE FROM audit_events WHERE event_id = (SELECT min(event_id) FROM audit_events)")
+    for args in (["verify", "--db", str(db), "-f", fmt],
+                 ["signins", "--email", "nina.patel@northside.example", "--exit-code", "--db", str(db), "-f", fmt]):
+        assert cli(*args).code == 1, args
+        code, stderr = _reader_gone(tmp_path, *args)
+        assert code == 1 and "Traceback" not in stderr, (args, stderr)
 
 
 @pytest.mark.parametrize("command", COMMANDS)

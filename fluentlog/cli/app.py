@@ -268,9 +268,9 @@ def _show(view: View, fmt: Format | None, cfg: Config, zone: str | None = None,
     try:
         render(view, fmt or default_format(), out, err, zone or cfg.timezone)
     except BrokenPipeError:
-        # The reader (`| head`) has gone: stop quietly, and keep Python quiet at exit too.
+        # The reader (`| head`) has gone: the rest of the output goes nowhere, quietly; the
+        # command still ends with its own exit code (verify's 1 must not read as "clean").
         discard_stdout()
-        raise typer.Exit(0) from None
     except OSError as exc:  # main() makes these OutputError; the CLI run in-process leaves them
         raise unwritable_output(exc, done) from None
     except OutputError as exc:

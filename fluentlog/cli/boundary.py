@@ -42,9 +42,10 @@ def _only_the_named_command(argv: list[str]) -> typer.Typer:
 
 class _Stdout:
     """sys.stdout, whose write errors (a full disk, a quota, an I/O error) are OutputError: the
-    user's to fix, wherever the writing happens (a command's output, --help, the demo). A reader
-    that has gone (`| head`) ends the run quietly, exit 0: left a BrokenPipeError, Rich's tables
-    and Click's help would each make it exit 1, which cron reads as findings."""
+    user's to fix, wherever the writing happens (a command's output, --help, the demo). When the
+    reader has gone (`| head`), the rest of the output goes nowhere and the command ends with its
+    own exit code: left a BrokenPipeError, Rich's tables and Click's help each exited 1, which
+    cron reads as findings; ending at once with 0 would hide verify's or --exit-code's 1."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
@@ -52,24 +53,22 @@ class _Stdout:
     def write(self, text: str) -> int:
         try:
             return self._stream.write(text)
+        except BrokenPipeError:
+            discard_stdout()
+            return len(text)
         except OSError as exc:
-            raise _failure(exc) from None
+            raise unwritable_output(exc) from None
 
     def flush(self) -> None:
         try:
             self._stream.flush()
+        except BrokenPipeError:
+            discard_stdout()
         except OSError as exc:
-            raise _failure(exc) from None
+            raise unwritable_output(exc) from None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
-
-
-def _failure(exc: OSError) -> Exception:
-    if isinstance(exc, BrokenPipeError):
-        discard_stdout()
-        return typer.Exit(ExitCode.OK)
-    return unwritable_output(exc)
 
 
 def main() -> None:
@@ -81,7 +80,7 @@ def main() -> None:
         code = _only_the_named_command(sys.argv[1:])(standalone_mode=False, prog_name="fluentlog")
         if sys.stdout is not None:
             sys.stdout.flush()  # here, where a failure is a message, not as Python exits
-    except typer.Exit as exc:  # the reader (`| head`) had gone: found when flushing, above
+    except typer.Exit as exc:  # raised outside a command, where Click does not make it a return
         code = exc.exit_code
     except FluentlogError as exc:
         if isinstance(exc, OutputError):
