@@ -26,16 +26,19 @@ NESTED = {
 FREE_FORM = ("related", "changes")  # any JSON, kept as JSON text
 MAX_DEPTH = 256  # deeper nesting is rejected as nesting_too_deep
 
-# Epoch seconds or milliseconds (as numbers or digit strings); ISO 8601 times with Z, an offset
-# of at most 14 hours, or UTC/GMT (the exact instant); zone-less ISO times and dates (read in
-# $source_tz). Anything else is NULL (bad_timestamp): DuckDB's TIMESTAMP cast would drop a zone
-# it cannot read ("05:00 EST" stored as 05:00), and its TIMESTAMPTZ cast takes any offset
-# (+99:00) and guesses at abbreviations (CST, IST). Space around the text, a space before the
-# zone and a lower-case t or z are allowed. The first branch is the common form, checked alone.
-_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-_CLOCK = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
-_COMMON = rf"{_DATE}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(\.[0-9]{{1,9}})?Z"
-_ZONED = rf"\s*{_DATE}[Tt ]{_CLOCK}\s*([Zz]|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?|UTC|GMT)\s*"
+# Epoch seconds or milliseconds (as numbers or digit strings); ISO 8601 times (or with slashes
+# in the date) with Z, an offset of at most 14 hours, or UTC/GMT (the exact instant); zone-less
+# times and dates (read in $source_tz). Anything else is NULL (bad_timestamp): DuckDB's
+# TIMESTAMP cast would drop a zone it cannot read ("05:00 EST" stored as 05:00), and its
+# TIMESTAMPTZ cast takes any offset (+99:00) and guesses at abbreviations (CST, IST). Space
+# around the text, a space before the zone, a one-digit hour, any digits of a fraction (cut to
+# microseconds) and a lower-case t, z, utc or gmt are allowed. The first branch is the common
+# form, checked alone.
+_DATE = r"[0-9]{4}[-/][0-9]{2}[-/][0-9]{2}"
+_CLOCK = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+_COMMON = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z"
+_ZONE = r"[Zz]|[+-](0[0-9]|1[0-3])(:?[0-5][0-9])?|[+-]14(:?00)?|(?i:utc|gmt)"
+_ZONED = rf"\s*{_DATE}[Tt ]{_CLOCK}\s*({_ZONE})\s*"
 _ZONELESS = rf"\s*{_DATE}([Tt ]{_CLOCK})?\s*"
 _TRIMMED = r"regexp_replace(s.occurred_at, '^\s+|\s+$', '', 'g')"
 _TIME = rf"""
@@ -46,7 +49,7 @@ CASE
               ELSE to_timestamp(s.occurred_at::DOUBLE / 1000) END
   WHEN regexp_full_match(s.occurred_at, '{_ZONED}')
     THEN TRY_CAST(regexp_replace(regexp_replace(regexp_replace({_TRIMMED},
-           '^([0-9-]{{10}})[t ]', '\1T'), '\s*([Zz]|UTC|GMT)$', '+00:00'), '\s+([+-])', '\1') AS TIMESTAMPTZ)
+           '^([0-9/-]{{10}})[t ]', '\1T'), '(?i)\s*(z|utc|gmt)$', '+00:00'), '\s+([+-])', '\1') AS TIMESTAMPTZ)
   WHEN regexp_full_match(s.occurred_at, '{_ZONELESS}')
     THEN timezone($source_tz, TRY_CAST(upper({_TRIMMED}) AS TIMESTAMP))
 END"""
