@@ -737,6 +737,11 @@ def test_fluentlogs_own_files_beside_a_database_are_skipped(tmp_path: Path) -> N
     found = expand([str(tmp_path)], skipped)
     assert [p.name for p in found] == ["day1.jsonl", "other.access.jsonl"]  # no database beside it
     assert sorted(p.name for p in skipped) == ["audit.duckdb", "audit.duckdb.access.jsonl", "audit.duckdb.lock.json"]
+    skipped = []  # a glob, or the shell's expansion of one, skips it too
+    assert [p.name for p in expand([str(tmp_path / "*.jsonl")], skipped)] == ["day1.jsonl", "other.access.jsonl"]
+    assert [p.name for p in skipped] == ["audit.duckdb.access.jsonl"]
+    with pytest.raises(InputError, match="fluentlog's own file beside a database"):
+        expand([str(tmp_path / "audit.duckdb.access.jsonl")])
 
 
 def test_fifo_is_an_input_error(tmp_path: Path) -> None:

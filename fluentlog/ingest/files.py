@@ -77,6 +77,9 @@ def expand(paths: list[str], skipped: list[Path] | None = None) -> list[Path]:
         for match in matches:
             found.extend(_expand_one(Path(match), skipped if skipped is not None else []))
     unique = list(dict.fromkeys(p.resolve() for p in found))
+    if not unique:  # every name given was fluentlog's own file
+        raise InputError(f"{paths[0]}: fluentlog's own file beside a database (its access log or lock note), "
+                         "not an export", hint="read the access log with: fluentlog access-log")
     return unique
 
 
@@ -98,6 +101,9 @@ def _expand_one(path: Path, skipped: list[Path]) -> list[Path]:
     if not stat.S_ISREG(mode):
         raise InputError(f"{path}: not a regular file (a FIFO, socket or device)",
                          hint="copy the export to a regular file first")
+    if _beside_a_db(path):  # named, or matched by a glob (`*.jsonl` beside the database)
+        skipped.append(path)
+        return []
     return [path]
 
 
