@@ -52,21 +52,29 @@ def _records() -> list[dict]:
     return [json.loads(line) for line in (CORPUS / "mixed_kinds.jsonl").read_text().splitlines()]
 
 
-@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
-def test_a_utf16_file_fails_alone_saying_how_to_convert_it(db: Path, tmp_path: Path, encoding: str) -> None:
+@pytest.mark.parametrize("encoding, gzipped", [("utf-16", False), ("utf-16-le", False), ("utf-16-be", False),
+                                               ("utf-16", True)])
+def test_a_utf16_file_fails_alone_saying_how_to_convert_it(db: Path, tmp_path: Path, encoding: str,
+                                                           gzipped: bool) -> None:
     """It was read as UTF-8 lines: a handful of mixed rejects, no word of the encoding."""
+    import gzip
     path = tmp_path / "windows.jsonl"
-    path.write_bytes((CORPUS / "clean.jsonl").read_text().encode(encoding))
+    data = (CORPUS / "clean.jsonl").read_text().encode(encoding)
+    path.write_bytes(gzip.compress(data) if gzipped else data)
     report = load(db, path, CORPUS / "clean.jsonl")
     bad, good = report.files
     assert bad.status == "failed" and "UTF-16" in bad.error and "iconv -f UTF-16 -t UTF-8" in bad.error
     assert good.inserted == 4 and rows(db, "SELECT count(*) FROM rejects") == [(0,)]
 
 
-def test_a_file_of_carriage_return_line_ends_fails_alone_saying_how_to_convert_it(db: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_a_file_of_carriage_return_line_ends_fails_alone_saying_how_to_convert_it(db: Path, tmp_path: Path,
+                                                                                   gzipped: bool) -> None:
     """Its four records were one line: reported as one truncated_record."""
+    import gzip
     path = tmp_path / "mac.jsonl"
-    path.write_bytes((CORPUS / "clean.jsonl").read_bytes().replace(b"\n", b"\r"))
+    data = (CORPUS / "clean.jsonl").read_bytes().replace(b"\n", b"\r")
+    path.write_bytes(gzip.compress(data) if gzipped else data)
     (f,) = load(db, path).files
     assert f.status == "failed" and "carriage return alone" in f.error and "tr '\\r' '\\n'" in f.error
 

@@ -133,20 +133,16 @@ def sniff(path: Path) -> tuple[str, bool]:
     with path.open("rb") as fh:
         head = fh.read(4)
         if head.startswith(_GZIP_MAGIC):
-            inner = _first_byte(gzip.open(path, "rb"))
-            return ("json-array" if inner == b"[" and not _named_jsonl(path) else "jsonl"), True
+            inner = _head(gzip.open(path, "rb"))
+            _refuse_text_fluentlog_cannot_read(inner)
+            return ("json-array" if inner[:1] == b"[" and not _named_jsonl(path) else "jsonl"), True
     if head == _PARQUET_MAGIC:
         return "parquet", False
     if path.name.lower().endswith(".parquet"):
         raise FileFault(f"named .parquet but is not Parquet (no PAR1 magic){_looks_like(head)}")
     with path.open("rb") as fh:
         head = fh.read(4096).removeprefix(_BOM).lstrip()
-    if _UTF16.match(head):
-        raise FileFault("the file is UTF-16 text; fluentlog reads UTF-8: convert it first "
-                        "(e.g. iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.jsonl)")
-    if b"\n" not in head and re.search(rb"\}\r+[ \t]*\{", head):
-        raise FileFault("its lines end with a carriage return alone (classic Mac OS), not a line feed: "
-                        "convert it first (e.g. tr '\\r' '\\n' < FILE > FILE.unix.jsonl)")
+    _refuse_text_fluentlog_cannot_read(head)
     if head[:1] == b"[" and not _named_jsonl(path):
         return "json-array", False
     return ("yaml" if _YAML_START.match(head) else "jsonl"), False
@@ -174,14 +170,24 @@ def _looks_like(head: bytes) -> str:
     return "" if head else "; the file is empty"
 
 
-def _first_byte(fh: BinaryIO) -> bytes:
-    """First non-whitespace byte after an optional BOM; b'' when there is none."""
+def _head(fh: BinaryIO) -> bytes:
+    """The first 4 KiB after an optional BOM and whitespace."""
     try:
         with fh:
             head = fh.read(4096)
     except (OSError, EOFError, zlib.error) as exc:
         raise FileFault(gzip_message(exc)) from None
-    return head.removeprefix(_BOM).lstrip()[:1]
+    return head.removeprefix(_BOM).lstrip()
+
+
+def _refuse_text_fluentlog_cannot_read(head: bytes) -> None:
+    """UTF-16, or lines ended by a carriage return alone: the file fails, saying how to convert it."""
+    if _UTF16.match(head):
+        raise FileFault("the file is UTF-16 text; fluentlog reads UTF-8: convert it first "
+                        "(e.g. iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.jsonl)")
+    if b"\n" not in head and re.search(rb"\}\r+[ \t]*\{", head):
+        raise FileFault("its lines end with a carriage return alone (classic Mac OS), not a line feed: "
+                        "convert it first (e.g. tr '\\r' '\\n' < FILE > FILE.unix.jsonl)")
 
 
 class HashingReader:
