@@ -2,9 +2,10 @@
 
 A field whose name matches a PHI pattern (patient*, *dob*, ...) keeps its name and the fact
 that it changed; only the values go — wherever the name appears in the free-form JSON of
-`changes` and `related`: as a key at any depth, or as the value of "field" in an object such
-as {"field": "notes", "from": ..., "to": ...}. A role's `mask` hides whole columns: an IP keeps
-its /24 (IPv4) or /48 (IPv6) network, a user agent is dropped.
+`changes` and `related`: as a key at any depth, or as the value of a naming key ("field",
+"name", "path", ...: NAMING_KEYS) in an object such as {"field": "notes", "from": ..., "to": ...}.
+A role's `mask` hides whole columns: an IP keeps its /24 (IPv4) or /48 (IPv6) network, a user
+agent is dropped.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ MASKED = "[masked]"
 _IPV4 = re.compile(r"\b(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}\b")
 # Columns holding free-form JSON, in which PHI field names are looked for.
 FREE_FORM = ("changes", "related")
-# Keys whose value names the field an object is about: {"field": "notes", "from": ..., "to": ...}.
-NAMING_KEYS = ("field",)
+# Keys whose value names the field an object is about: {"field": "notes", "from": ..., "to": ...},
+# a JSON Patch {"op": ..., "path": "/notes", "value": ...}, Entra's {"displayName": "DateOfBirth",
+# "oldValue": ...}, Google Workspace's parameters {"name": "diagnosis", "value": ...}, {"key": ...}.
+NAMING_KEYS = ("field", "name", "key", "path", "displayName", "property", "attribute", "parameter")
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class Redactor:
             hidden = self.value(parsed)
         except RecursionError:  # nested too deep to look through: nothing of it is shown
             return json.dumps(REDACTED)
-        return text if hidden == parsed else json.dumps(hidden)
+        return text if hidden == parsed else json.dumps(hidden, ensure_ascii=False)
 
     def value(self, value: Any, phi: bool = False) -> Any:
         """A JSON value with PHI hidden; `phi`: the value of a PHI field, hidden whole."""

@@ -75,6 +75,12 @@ def _hidden(value: object) -> object:
     ([[{"ssn_last4": "1234"}]], [[{"ssn_last4": REDACTED}]]),
     ([{"type": "patient", "id": "P1", "diagnosis": "type 2 diabetes"}],
      [{"type": "patient", "id": "P1", "diagnosis": REDACTED}]),
+    ([{"op": "replace", "path": "/notes", "value": "HIV+"}], [{"op": REDACTED, "path": "/notes", "value": REDACTED}]),
+    ([{"displayName": "DateOfBirth", "oldValue": "1970-01-01", "newValue": "1970-01-02"}],
+     [{"displayName": "DateOfBirth", "oldValue": REDACTED, "newValue": REDACTED}]),
+    ({"parameters": [{"name": "diagnosis", "value": "x"}, {"name": "room", "value": "4"}]},
+     {"parameters": [{"name": "diagnosis", "value": REDACTED}, {"name": "room", "value": "4"}]}),
+    ({"attributes": [{"key": "ssn", "value": "123-45-6789"}]}, {"attributes": [{"key": "ssn", "value": REDACTED}]}),
     ("HIV", "HIV"), (42, 42), ([1, "x", None], [1, "x", None]),  # no name to go by
 ])
 def test_phi_values_are_hidden_wherever_their_name_appears(stored: object, shown: object) -> None:
