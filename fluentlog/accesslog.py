@@ -25,11 +25,21 @@ def path_for(database: Path) -> Path:
     return database.with_name(database.name + ".access.jsonl")
 
 
-def append(database: Path, entry: dict[str, Any]) -> None:
-    """Append one entry and flush it to disk before the caller shows any data."""
+# The first entry of a log begun beside a database that was there before the run: the log it
+# had was moved or deleted, and the gap stays on record (access-log warns of it).
+LOG_MISSING = "log_missing"
+
+
+def append(database: Path, entry: dict[str, Any], database_existed: bool = False) -> None:
+    """Append one entry and flush it to disk before the caller shows any data. `database_existed`:
+    the database was there before this run, so it should have had a log already."""
+    path = path_for(database)
     record = {"occurred_at": datetime.now(UTC), **{k: None for k in FIELDS[1:]}, **entry}
     line = json.dumps(jsonable(record), ensure_ascii=False, default=str) + "\n"
-    path = path_for(database)
+    if database_existed and not path.exists():
+        gap = {**record, "outcome": LOG_MISSING, "rows": None,
+               "reason": "no access log was found beside the database: earlier entries were moved or deleted"}
+        line = json.dumps(jsonable(gap), ensure_ascii=False, default=str) + "\n" + line
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
@@ -88,6 +98,10 @@ def view(entries: list[dict[str, Any]]):  # -> View (pyarrow is imported only wh
         "filters": pa.array([json.dumps(e.get("filters") or {}, ensure_ascii=False) for e in entries], pa.string()),
         "reason": pa.array([e.get("reason") for e in entries], pa.string()),
     })
-    styles = ["red" if e.get("outcome") == "denied" else None for e in entries]
+    styles = ["red" if e.get("outcome") in ("denied", LOG_MISSING) else None for e in entries]
     notes = [] if entries else ["No access-log entries match."]
-    return View(entries, [Section(shown, title="Who looked at the logs", row_styles=styles)], notes)
+    gaps = [f"the access log was missing at {e['occurred_at']:%Y-%m-%d %H:%M:%S}Z and begun anew: entries "
+            "before then were moved or deleted (restore them from a backup)" for e in entries
+            if e.get("outcome") == LOG_MISSING]
+    return View(entries, [Section(shown, title="Who looked at the logs", row_styles=styles)], notes,
+                warnings=gaps)

@@ -154,5 +154,12 @@ def test_access_log_of_a_missing_database_or_log_is_an_error(db: Path, tmp_path:
     copy.write_bytes(db.read_bytes())
     run = cli("access-log", "--db", str(copy))
     assert run.code == 4 and run.stdout == "" and f"no access log at {copy}.access.jsonl" in run.stderr
+    # That failed run, and any later one, begins a new log whose first entry records the gap:
+    # the next access-log must not read as the whole history.
+    assert cli("status", "--db", str(copy)).code == 0
+    run = cli("access-log", "--db", str(copy), "-f", "json")
+    assert run.code == 0 and "the access log was missing at" in run.stderr and "moved or deleted" in run.stderr
+    outcomes = [e["outcome"] for e in json.loads(run.stdout)]
+    assert outcomes[:2] == ["log_missing", "error"] and outcomes.count("log_missing") == 1
     run = cli("access-log", "--db", str(db), "-f", "json")
     assert run.code == 0 and any(e["command"] == "ingest" for e in json.loads(run.stdout))

@@ -193,6 +193,7 @@ class Session:
     def __init__(self, command: str, database: Path, operator: str, role: str | None,
                  filters: dict[str, Any]) -> None:
         self.command, self.database = command, database
+        self.database_existed = database.exists()  # before this run: it should have its log already
         self.entry: dict[str, Any] = {"operator": operator, "role": role, "command": command,
                                       "filters": {k: v for k, v in filters.items() if v not in (None, False)}}
         self.recorded = False
@@ -202,7 +203,7 @@ class Session:
         if self.recorded or not self.database.exists():
             return  # nothing to protect yet: no database, no look at logs
         self.recorded = True
-        accesslog.append(self.database, {**self.entry, "outcome": outcome, **extra})
+        accesslog.append(self.database, {**self.entry, "outcome": outcome, **extra}, self.database_existed)
 
 
 @contextmanager
