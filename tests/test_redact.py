@@ -148,7 +148,7 @@ def test_health_data_is_redacted_in_every_investigation_and_format(health: Path,
         assert rows[0]["changes"] == "notes: [redacted] -> [redacted]"
 
 
-@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "parquet"])
 def test_health_data_is_redacted_in_exports(health: Path, tmp_path: Path, fmt: str) -> None:
     out = tmp_path / f"e.{fmt}"
     assert cli("export", "audit", "-o", str(out), "-f", fmt, "--db", str(health)).code == 0
