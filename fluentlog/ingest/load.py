@@ -465,6 +465,15 @@ class _FileLoader:
         with self.store.scanning("verdicts", table):
             self.store.execute(sql.APPLY_VERDICTS)
 
+    def _settle_reordered(self) -> None:
+        """The conflicts that differ only in the order of an object's keys become duplicates."""
+        same = [line for batch in self.store.batches(sql.CONFLICT_PAIRS, size=10_000)
+                for line, incoming, stored in zip(*(c.to_pylist() for c in batch.columns), strict=True)
+                if same_values(incoming, stored)]
+        if same:
+            with self.store.scanning("same_values", pa.table({"line_no": pa.array(same, pa.int64())})):
+                self.store.execute(sql.SAME_AFTER_ALL)
+
     def reconcile(self) -> None:
         """Take this file's duplicates and conflicts back out of the events tables."""
         store, params = self.store, {"file_id": self.file_id}
@@ -473,12 +482,7 @@ class _FileLoader:
                 continue
             store.execute(sql.HITS[stream], params)
             store.execute(sql.REPEATS[stream], params)
-            same = [line for batch in store.batches(sql.CONFLICT_PAIRS, size=10_000)
-                    for line, incoming, stored in zip(*(c.to_pylist() for c in batch.columns), strict=True)
-                    if same_values(incoming, stored)]
-            if same:
-                with store.scanning("same_values", pa.table({"line_no": pa.array(same, pa.int64())})):
-                    store.execute(sql.SAME_AFTER_ALL)
+            self._settle_reordered()
             verdicts = dict(store.rows(sql.HIT_COUNTS))
             if verdicts:
                 store.execute(sql.REMOVE_HITS[stream], params)
