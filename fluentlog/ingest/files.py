@@ -1,4 +1,4 @@
-"""Finding input files, telling their format from their bytes, and reading them in chunks.
+"""Finding input files and reading them in chunks (sniff.py tells their format from their bytes).
 
 JSON Lines (plain or gzip) is streamed in bounded chunks of whole lines as Arrow
 arrays; Python touches chunks, never single records. Python's gzip reader checks
@@ -39,9 +39,7 @@ MIN_SPLIT_ROWS = 256  # a chunk is cut into a batch per core, of at least this m
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 MAX_LINE_BYTES = 16 << 20  # a longer line is rejected as line_too_large
 KEPT_OF_HUGE_LINE = 1 << 20  # bytes of a too-large line kept in the rejects table
-_GZIP_MAGIC = b"\x1f\x8b"
-_PARQUET_MAGIC = b"PAR1"
-_BOM = b"\xef\xbb\xbf"
+BOM = b"\xef\xbb\xbf"
 
 
 class FileFault(Exception):
@@ -126,68 +124,6 @@ def _beside_a_db(path: Path) -> bool:
 def has_log_suffix(path: Path) -> bool:
     name = path.name.lower()
     return any(name.endswith(s) for s in LOG_SUFFIXES)
-
-
-def sniff(path: Path) -> tuple[str, bool]:
-    """(format, gzipped) from the bytes, where format is jsonl, json-array, yaml or parquet."""
-    with path.open("rb") as fh:
-        head = fh.read(4)
-        if head.startswith(_GZIP_MAGIC):
-            inner = _head(gzip.open(path, "rb"))
-            _refuse_text_fluentlog_cannot_read(inner)
-            return ("json-array" if inner[:1] == b"[" and not _named_jsonl(path) else "jsonl"), True
-    if head == _PARQUET_MAGIC:
-        return "parquet", False
-    if path.name.lower().endswith(".parquet"):
-        raise FileFault(f"named .parquet but is not Parquet (no PAR1 magic){_looks_like(head)}")
-    with path.open("rb") as fh:
-        head = fh.read(4096).removeprefix(_BOM).lstrip()
-    _refuse_text_fluentlog_cannot_read(head)
-    if head[:1] == b"[" and not _named_jsonl(path):
-        return "json-array", False
-    return ("yaml" if _YAML_START.match(head) else "jsonl"), False
-
-
-# UTF-16 (Windows tools save text so): its byte-order mark, or JSON's first characters each
-# followed (little-endian) or preceded (big-endian) by a NUL byte.
-_UTF16 = re.compile(rb"\xff\xfe|\xfe\xff|[{\[\s]\x00[\s\"{\[]\x00|\x00[{\[\s]\x00[\s\"{\[]")
-
-# A YAML document (Okta's System Log as some tools save it): "---", "%YAML", or a first
-# line "Key: value"; JSON starts with { or [ and never matches.
-_YAML_START = re.compile(rb"(---|%YAML|[A-Za-z_][A-Za-z0-9_ -]*:(\s|$))")
-
-
-def _named_jsonl(path: Path) -> bool:
-    """A file named JSON Lines is read line by line even if its first line starts with "[":
-    that line is then one rejected record, not the whole file failing as a broken array."""
-    return path.name.lower().removesuffix(".gz").endswith((".jsonl", ".ndjson"))
-
-
-def _looks_like(head: bytes) -> str:
-    text = head.lstrip(_BOM).lstrip()
-    if text[:1] in (b"{", b"["):
-        return "; it looks like JSON: rename it to .jsonl or .json"
-    return "" if head else "; the file is empty"
-
-
-def _head(fh: BinaryIO) -> bytes:
-    """The first 4 KiB after an optional BOM and whitespace."""
-    try:
-        with fh:
-            head = fh.read(4096)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise FileFault(gzip_message(exc)) from None
-    return head.removeprefix(_BOM).lstrip()
-
-
-def _refuse_text_fluentlog_cannot_read(head: bytes) -> None:
-    """UTF-16, or lines ended by a carriage return alone: the file fails, saying how to convert it."""
-    if _UTF16.match(head):
-        raise FileFault("the file is UTF-16 text; fluentlog reads UTF-8: convert it first "
-                        "(e.g. iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.jsonl)")
-    if b"\n" not in head and re.search(rb"\}\r+[ \t]*\{", head):
-        raise FileFault("its lines end with a carriage return alone (classic Mac OS), not a line feed: "
-                        "convert it first (e.g. tr '\\r' '\\n' < FILE > FILE.unix.jsonl)")
 
 
 class HashingReader:
@@ -300,8 +236,8 @@ class JsonLinesReader:
 
     def _feed(self, buf: bytearray) -> Chunk | None:
         start = 0
-        if self.offset == 0 and buf.startswith(_BOM):
-            start = len(_BOM)
+        if self.offset == 0 and buf.startswith(BOM):
+            start = len(BOM)
         if self.skipping is not None:
             newline = buf.find(b"\n")
             if newline < 0:
@@ -340,8 +276,8 @@ class JsonLinesReader:
         if block:
             # The carry holds whole lines after a cut at a row group, then maybe a partial one.
             self.ends_with_newline = block.endswith(b"\n")
-            if self.offset == 0 and block.startswith(_BOM):
-                block, self.offset = block[len(_BOM):], len(_BOM)
+            if self.offset == 0 and block.startswith(BOM):
+                block, self.offset = block[len(BOM):], len(BOM)
         if not block and not self.huge:
             return None
         tail, _ = self._chunk(bytearray(block), 0, len(block))

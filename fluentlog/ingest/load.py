@@ -29,9 +29,9 @@ from fluentlog.ingest.files import (
     batched,
     prefetch,
     sha256_of,
-    sniff,
 )
 from fluentlog.ingest.report import COUNTS, FileReport, LoadReport
+from fluentlog.ingest.sniff import sniff
 from fluentlog.ingest.strict import strict_reason
 from fluentlog.ingest.whole import parquet_chunk_sql, unreadable, verified_sha256, verify_parquet_pages
 from fluentlog.sources import detect, presets, read

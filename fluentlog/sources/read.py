@@ -48,7 +48,7 @@ def loads(text: bytes) -> tuple[Any, str | None]:
 
 
 def records(path: Path, fmt: str, wrappers: tuple[str, ...]) -> Iterator[Record]:
-    """Every record of the file, in order. `fmt` is what files.sniff said (jsonl, json-array,
+    """Every record of the file, in order. `fmt` is what sniff.sniff said (jsonl, json-array,
     yaml or parquet, with +gzip); `wrappers` are the keys under which the source's own
     wrapper objects hold their records (its `records`), never an ordinary field's name."""
     if fmt.startswith("parquet"):
