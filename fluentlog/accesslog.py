@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fluentlog import schema
 from fluentlog.errors import FluentlogError
 from fluentlog.view import jsonable
 
@@ -22,7 +23,7 @@ FIELDS = ("occurred_at", "operator", "role", "command", "filters", "rows", "outc
 
 
 def path_for(database: Path) -> Path:
-    return database.with_name(database.name + ".access.jsonl")
+    return database.with_name(database.name + schema.ACCESS_LOG_SUFFIX)
 
 
 # The first entry of a log begun beside a database that was there before the run: the log it

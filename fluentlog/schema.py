@@ -34,8 +34,12 @@ PROVENANCE = ("file_id", "line_no")
 # Where an event sits, not what it says: rising in storage order, read by the entity index.
 PLACEMENT = ("seq",)
 STREAM_TABLES = {"audit": "audit_events", "access": "access_events"}
-# The folder beside the database (DATABASE.sort.tmp) where an ingest spills the events it sorts.
+# fluentlog's own files beside the database D: the folder where an ingest spills the events it
+# sorts (D.sort.tmp), the access log of who looked (D.access.jsonl), and the note saying who
+# holds the database while writing it (D.lock.json). Never exports: ingest skips them.
 SPILL_FOLDER_SUFFIX = ".sort.tmp"
+ACCESS_LOG_SUFFIX = ".access.jsonl"
+LOCK_NOTE_SUFFIX = ".lock.json"
 STREAM_COLUMNS = {"audit": AUDIT_COLUMNS, "access": ACCESS_COLUMNS}
 
 

@@ -241,7 +241,7 @@ class _LockNote:
     then name the command and process instead of only "busy"."""
 
     def __init__(self, path: Path, purpose: str) -> None:
-        self.path = path.with_name(path.name + ".lock.json")
+        self.path = path.with_name(path.name + schema.LOCK_NOTE_SUFFIX)
         note = {"command": purpose, "pid": os.getpid(), "since": datetime.now(UTC).isoformat(timespec="seconds")}
         try:
             self.path.write_text(json.dumps(note))
@@ -254,7 +254,7 @@ class _LockNote:
 
 
 def _holder(path: Path) -> str:
-    note = path.with_name(path.name + ".lock.json")
+    note = path.with_name(path.name + schema.LOCK_NOTE_SUFFIX)
     try:
         held = json.loads(note.read_text())
         os.kill(int(held["pid"]), 0)  # a note left by a killed process names nobody

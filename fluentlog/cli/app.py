@@ -126,8 +126,9 @@ WaitOpt = Annotated[float, typer.Option(
 
 def trimmed(param: typer.CallbackParam, value: str | None) -> str | None:
     """A value people type or paste (an email, an IP, a name): surrounding spaces are dropped,
-    since stored values never carry them and a pasted ' x@y' would silently match nothing; an
-    empty value (often a script's unset variable) is refused rather than matching nothing."""
+    since they are nearly always a slip of copy and paste and a pasted ' x@y' would silently
+    match nothing; an empty value (often a script's unset variable) is refused rather than
+    matching nothing."""
     if value is None:
         return None
     text = value.strip()

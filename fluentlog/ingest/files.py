@@ -111,14 +111,10 @@ def _in_spill_folder(path: Path, top: Path) -> bool:
     return any(part.endswith(schema.SPILL_FOLDER_SUFFIX) for part in path.relative_to(top).parts[:-1])
 
 
-# fluentlog's own files beside a database D: D.access.jsonl (who looked) and D.lock.json (who holds it)
-_OWN_SUFFIXES = (".access.jsonl", ".lock.json")
-
-
 def _beside_a_db(path: Path) -> bool:
-    """One of fluentlog's own files, found in a folder that also holds the database."""
+    """fluentlog's own access log or lock note, found in a folder that also holds the database."""
     return any(path.name.endswith(suffix) and path.with_name(path.name.removesuffix(suffix)).is_file()
-               for suffix in _OWN_SUFFIXES)
+               for suffix in (schema.ACCESS_LOG_SUFFIX, schema.LOCK_NOTE_SUFFIX))
 
 
 def has_log_suffix(path: Path) -> bool:

@@ -101,8 +101,9 @@ def report_view(report: LoadReport) -> View:
         shown = ", ".join(report.skipped[:5]) + (f" and {more} more" if more > 0 else "")
         failures.append(f"skipped {len(report.skipped)} file(s) not named like exports in the folders given "
                         f"(.jsonl, .json, .parquet, .yml, optionally .gz), inside an ingest's spill folder "
-                        f"(*{schema.SPILL_FOLDER_SUFFIX}) or fluentlog's own beside a database (*.access.jsonl, "
-                        f"*.lock.json, never read): {shown}; name an export on the command line to ingest it")
+                        f"(*{schema.SPILL_FOLDER_SUFFIX}) or fluentlog's own beside a database "
+                        f"(*{schema.ACCESS_LOG_SUFFIX}, *{schema.LOCK_NOTE_SUFFIX}, never read): {shown}; "
+                        "name an export on the command line to ingest it")
     return View(report.document(), sections, _notes(report), warnings=failures)
 
 
